@@ -1,0 +1,75 @@
+# genai-notes: two commands do everything. `make book` builds the HTML book; `make test`
+# checks the package, re-runs every notebook and builds the book with warnings as errors.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+VENDOR := _vendor/.stamp
+
+# One BLAS thread: the notebooks' stored outputs are compared digit for digit, and the order
+# of floating-point sums must be the same when the outputs are made and when they are checked.
+export OMP_NUM_THREADS := 1
+export OPENBLAS_NUM_THREADS := 1
+export MKL_NUM_THREADS := 1
+export PYTHONHASHSEED := 0
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+
+NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help install book test lint pytest build-book execute lab student clean
+
+help:
+	@echo "make book     build the HTML book into _build/html"
+	@echo "make test     lint, unit tests, doctests, notebooks (nbval strict), book build (-W)"
+	@echo "make lab      open the notebooks in JupyterLab"
+	@echo "make execute  re-run every notebook in place (after you change one)"
+	@echo "make student  write student copies of every chapter into student/"
+
+# Reinstall only when pyproject.toml changes; the package itself is installed editable.
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+# Widgets and math must render without a CDN, so their JavaScript is installed from the npm
+# registry once and served with the book.
+$(VENDOR): tools/vendor_js.sh
+	bash tools/vendor_js.sh
+	@touch $(VENDOR)
+
+build-book: $(STAMP) $(VENDOR)
+	$(BIN)/jupyter-book build . -W -n --keep-going --quiet
+
+book: build-book
+	@echo "The book is at $(CURDIR)/_build/html/index.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check genai_notes tests benchmarks book/_ext tools
+
+# One pytest run: unit tests, doctests and every notebook under strict nbval.
+# GENAI_NOTES_STRICT_EXERCISES makes a failing exercise check an error, so every reference
+# solution in a notebook must pass its own check.
+pytest: $(STAMP)
+	GENAI_NOTES_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
+		$(NBVAL_FLAGS) tests genai_notes notebooks
+
+test: lint pytest build-book
+	@echo "All checks passed."
+
+execute: $(STAMP)
+	$(BIN)/python tools/execute_notebooks.py notebooks/[0-9][0-9]_*.ipynb
+
+lab: $(STAMP)
+	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet jupyterlab
+	$(BIN)/jupyter lab notebooks/
+
+student: $(STAMP)
+	$(BIN)/genai-notes student notebooks/[0-9][0-9]_*.ipynb -o student/
+
+clean:
+	rm -rf _build student .pytest_cache

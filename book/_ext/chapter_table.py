@@ -1,0 +1,46 @@
+"""Sphinx extension: the ``chapter-table`` directive.
+
+It renders the table of chapters (objectives, prerequisites, minutes, exercises) from each
+notebook's metadata at build time, so the instructors' guide can never drift from the
+notebooks. Usage in a MyST page::
+
+    ```{chapter-table}
+    ```
+
+With the ``:brief:`` flag it renders a short list instead (title, minutes, exercises).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from docutils import nodes
+from docutils.parsers.rst import directives
+from docutils.statemachine import StringList
+from sphinx.util.docutils import SphinxDirective
+
+from genai_notes.chapters import chapter_map, chapter_table, list_chapters
+
+
+class ChapterTable(SphinxDirective):
+    has_content = False
+    option_spec = {"brief": directives.flag}
+
+    def run(self) -> list[nodes.Node]:
+        notebooks = Path(self.env.srcdir) / "notebooks"
+        chapters = list_chapters(notebooks)
+        for chapter in chapters:
+            # Rebuild this page whenever a notebook (and so its metadata) changes.
+            self.env.note_dependency(str(chapter.path))
+        here = Path(self.env.doc2path(self.env.docname)).parent
+        prefix = Path("..") if here != Path(self.env.srcdir) else Path(".")
+        render = chapter_map if "brief" in self.options else chapter_table
+        table = render(chapters, link_prefix=f"{prefix.as_posix()}/notebooks/")
+        container = nodes.container(classes=["chapter-table"])
+        self.state.nested_parse(StringList(table.splitlines()), self.content_offset, container)
+        return [container]
+
+
+def setup(app):
+    app.add_directive("chapter-table", ChapterTable)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -91,7 +91,9 @@ def _show_args(case: tuple) -> str:
 def _compare_arrays(
     expected: np.ndarray, got: Any, where: str, rtol: float, atol: float
 ) -> str | None:
-    if not isinstance(got, (np.ndarray, list, tuple)) and not np.isscalar(got):
+    if isinstance(got, (str, bytes)) or (
+        not isinstance(got, (np.ndarray, list, tuple)) and not np.isscalar(got)
+    ):
         return f"{where}expected a NumPy array, got {_type_name(got)} {describe(got)}"
     try:
         got = np.asarray(got)

@@ -1,0 +1,59 @@
+"""Chapter metadata: validation errors and the generated tables."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from genai_notes.chapters import chapter_map, chapter_table, list_chapters, read_chapter
+
+GOOD = {"chapter": 7, "title": "T", "objectives": ["a"], "prerequisites": ["b"], "minutes": 30}
+
+
+def write(tmp_path, name, meta):
+    path = tmp_path / name
+    path.write_text(json.dumps({"cells": [], "metadata": {} if meta is None else {"genai_notes": meta}}))
+    return path
+
+
+def test_reads_a_valid_block(tmp_path):
+    chapter = read_chapter(write(tmp_path, "07_the_transformer.ipynb", GOOD))
+    assert (chapter.number, chapter.slug, chapter.minutes, chapter.exercises) == (7, "the_transformer", 30, 0)
+
+
+@pytest.mark.parametrize(
+    ("name", "meta", "message"),
+    [
+        ("7_x.ipynb", GOOD, "NN_slug.ipynb"),
+        ("07_X.ipynb", GOOD, "NN_slug.ipynb"),
+        ("07_x.ipynb", None, "no 'genai_notes' block"),
+        ("07_x.ipynb", {k: v for k, v in GOOD.items() if k != "minutes"}, "missing 'minutes'"),
+        ("08_x.ipynb", GOOD, "metadata says chapter 7 but the file name says 8"),
+        ("07_x.ipynb", {**GOOD, "minutes": "thirty"}, "'minutes': expected an integer"),
+        ("07_x.ipynb", {**GOOD, "objectives": []}, "'objectives': expected a non-empty list"),
+        ("07_x.ipynb", {**GOOD, "title": ""}, "'title'"),
+    ],
+)
+def test_invalid_blocks_are_reported_clearly(tmp_path, name, meta, message):
+    with pytest.raises(ValueError, match=message):
+        read_chapter(write(tmp_path, name, meta))
+
+
+def test_not_json(tmp_path):
+    path = tmp_path / "07_x.ipynb"
+    path.write_text("{")
+    with pytest.raises(ValueError, match="not a valid notebook"):
+        read_chapter(path)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="folder"):
+        list_chapters(tmp_path / "nope")
+
+
+def test_tables_include_every_field(tmp_path):
+    write(tmp_path, "07_x.ipynb", {**GOOD, "objectives": ["one", "two"]})
+    chapters = list_chapters(tmp_path)
+    table = chapter_table(chapters, link_prefix="../notebooks/")
+    assert "| [7. T](../notebooks/07_x.ipynb) | • one<br>• two | b | 30 | 0 |" in table
+    assert chapter_map(chapters) == "- [7. T](07_x.ipynb) (30 min, 0 exercises)"

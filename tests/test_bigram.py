@@ -87,7 +87,10 @@ def test_sampled_first_characters_follow_the_start_distribution():
 
 
 def test_classify_picks_the_language_that_made_the_text():
-    en_text, es_text = "the cat is here .\nthe king eats .\n", "el gato esta aqui .\nel rey come .\n"
+    en_text, es_text = (
+        "the cat is here .\nthe king eats .\n",
+        "el gato esta aqui .\nel rey come .\n",
+    )
     alphabet = "".join(sorted(set(en_text + es_text)))
     english = bigram.CharBigram.fit(en_text, alphabet=alphabet)
     other = bigram.CharBigram.fit(es_text, alphabet=alphabet)

@@ -1,7 +1,6 @@
 """Chapter metadata: validation errors and the generated tables."""
 
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,13 +11,20 @@ GOOD = {"chapter": 7, "title": "T", "objectives": ["a"], "prerequisites": ["b"],
 
 def write(tmp_path, name, meta):
     path = tmp_path / name
-    path.write_text(json.dumps({"cells": [], "metadata": {} if meta is None else {"genai_notes": meta}}))
+    path.write_text(
+        json.dumps({"cells": [], "metadata": {} if meta is None else {"genai_notes": meta}})
+    )
     return path
 
 
 def test_reads_a_valid_block(tmp_path):
     chapter = read_chapter(write(tmp_path, "07_the_transformer.ipynb", GOOD))
-    assert (chapter.number, chapter.slug, chapter.minutes, chapter.exercises) == (7, "the_transformer", 30, 0)
+    assert (chapter.number, chapter.slug, chapter.minutes, chapter.exercises) == (
+        7,
+        "the_transformer",
+        30,
+        0,
+    )
 
 
 @pytest.mark.parametrize(

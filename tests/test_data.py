@@ -31,8 +31,14 @@ def test_english_and_spanish_corpora_are_translations_of_each_other():
 def test_known_translations_including_contractions():
     table = dict(data.parallel_corpus(3000, seed=0))
     assert table["where is the library ?"] == "¿ dónde está la biblioteca ?"
-    assert table["the king walks to the castle with his horse ."] == "el rey camina al castillo con su caballo ."
-    assert table["the girl sits on the bank of the river ."] == "la niña se sienta en la orilla del río ."
+    assert (
+        table["the king walks to the castle with his horse ."]
+        == "el rey camina al castillo con su caballo ."
+    )
+    assert (
+        table["the girl sits on the bank of the river ."]
+        == "la niña se sienta en la orilla del río ."
+    )
 
 
 def test_corpus_text_ends_every_sentence_with_a_newline():
@@ -76,10 +82,14 @@ def test_exact_probability_of_a_sentence_worked_out_by_hand():
     # "where is the library ?": template weight 0.04 / 1.0, then one of 8 places uniformly.
     assert data.sentence_log_prob("where is the library ?") == pytest.approx(math.log(0.04 / 8))
     # "the queen rules the kingdom .": 0.04, then one of the 2 adult royals.
-    assert data.sentence_log_prob("the queen rules the kingdom .") == pytest.approx(math.log(0.04 / 2))
+    assert data.sentence_log_prob("the queen rules the kingdom .") == pytest.approx(
+        math.log(0.04 / 2)
+    )
     # "the boy is young .": trait template 0.10, person 1/8, "young" has weight 3 of 5.6 for
     # young people (weights 0.5, 1, 1, 0.1, 3).
-    assert data.sentence_log_prob("the boy is young .") == pytest.approx(math.log(0.10 / 8 * 3 / 5.6))
+    assert data.sentence_log_prob("the boy is young .") == pytest.approx(
+        math.log(0.10 / 8 * 3 / 5.6)
+    )
 
 
 def test_sampled_frequencies_match_exact_probabilities():
@@ -87,7 +97,11 @@ def test_sampled_frequencies_match_exact_probabilities():
     n = 40_000
     counts = Counter(data.generate_corpus(n, seed=11))
     dist = data.sentence_distribution()
-    for sentence in ["where is the library ?", "the queen rules the kingdom .", "the boy is young ."]:
+    for sentence in [
+        "where is the library ?",
+        "the queen rules the kingdom .",
+        "the boy is young .",
+    ]:
         p = math.exp(dist[sentence])
         assert abs(counts[sentence] / n - p) < 4 * math.sqrt(p * (1 - p) / n)
     assert set(counts) <= set(dist)

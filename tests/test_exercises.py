@@ -19,13 +19,17 @@ CHAPTER_MODULES = [
 ALL_QUESTIONS = [(m.__name__, q) for m in CHAPTER_MODULES for q in questions(m)]
 
 
-@pytest.mark.parametrize(("module", "question"), ALL_QUESTIONS, ids=[f"{m}.{q.name}" for m, q in ALL_QUESTIONS])
+@pytest.mark.parametrize(
+    ("module", "question"), ALL_QUESTIONS, ids=[f"{m}.{q.name}" for m, q in ALL_QUESTIONS]
+)
 def test_every_reference_solution_passes_its_own_check(module, question):
     answer = question.reference if question.kind == "function" else question.reference()
     assert question.evaluate(answer).correct
 
 
-@pytest.mark.parametrize(("module", "question"), ALL_QUESTIONS, ids=[f"{m}.{q.name}" for m, q in ALL_QUESTIONS])
+@pytest.mark.parametrize(
+    ("module", "question"), ALL_QUESTIONS, ids=[f"{m}.{q.name}" for m, q in ALL_QUESTIONS]
+)
 def test_every_question_reports_not_attempted_and_has_hints(module, question, capsys):
     assert question.evaluate(...).status == "not attempted"
     if question.kind == "function":
@@ -56,15 +60,21 @@ def test_ch01_references_agree_with_the_package():
     probs = ch01.q2.reference(counts, 1.0)
     model = bigram.CharBigram.fit(text, alpha=1.0, alphabet=alphabet)
     np.testing.assert_allclose(probs, model.probs)
-    assert ch01.q3.reference(probs, alphabet, "the king .") == pytest.approx(model.log_prob("the king ."))
-    np.testing.assert_allclose(ch01.q4.reference(probs[3], 0.7), bigram.apply_temperature(probs[3], 0.7))
+    assert ch01.q3.reference(probs, alphabet, "the king .") == pytest.approx(
+        model.log_prob("the king .")
+    )
+    np.testing.assert_allclose(
+        ch01.q4.reference(probs[3], 0.7), bigram.apply_temperature(probs[3], 0.7)
+    )
 
 
 # --- feedback messages for typical mistakes ---------------------------------------------------
 
 
 def test_wrong_shape_message_names_expected_and_got():
-    message = ch01.q1.evaluate(lambda text, alphabet: ch01.q1.reference(text, alphabet).T[:-1]).message
+    message = ch01.q1.evaluate(
+        lambda text, alphabet: ch01.q1.reference(text, alphabet).T[:-1]
+    ).message
     assert "expected shape (3, 3), got (2, 3)" in message
 
 
@@ -106,15 +116,23 @@ def test_compare_handles_containers_and_types():
     assert compare("abc", "abd") == "expected 'abc', got 'abd' (they first differ at character 2)"
     assert compare(True, 1) == "expected True or False, got int 1"
     assert compare(1.0, "1") == "expected a number, got str '1'"
-    assert compare({"a": [1.0]}, {"a": [1.5]}) == "at key 'a': item 0: expected 1, got 1.5 (off by 0.5)"
+    assert (
+        compare({"a": [1.0]}, {"a": [1.5]})
+        == "at key 'a': item 0: expected 1, got 1.5 (off by 0.5)"
+    )
     assert compare(np.array([1.0, 2.0]), [1.0, 2.0]) is None  # a list is accepted for an array
-    assert compare(np.array([1.0]), np.array([np.nan])) == "your array contains NaN, first at index (0,)"
+    assert (
+        compare(np.array([1.0]), np.array([np.nan]))
+        == "your array contains NaN, first at index (0,)"
+    )
     assert compare(np.zeros(2), "ab") == "expected a NumPy array, got str 'ab'"
 
 
 def test_unknown_answer_type_is_a_clear_error():
     q = Question("q9", "value of an unsupported type", kind="value", reference=lambda: object())
-    with pytest.raises(TypeError, match="expected: cannot check answers against a value of type object"):
+    with pytest.raises(
+        TypeError, match="expected: cannot check answers against a value of type object"
+    ):
         q.evaluate(1)
 
 
@@ -131,7 +149,9 @@ def test_bad_question_definitions_are_rejected():
 
 def test_value_question_and_printing(capsys, monkeypatch):
     monkeypatch.delenv(STRICT_ENV_VAR, raising=False)
-    q = Question("q1", "log 2", kind="value", reference=lambda: float(np.log(2)), hints=["one", "two"])
+    q = Question(
+        "q1", "log 2", kind="value", reference=lambda: float(np.log(2)), hints=["one", "two"]
+    )
     q.check(0.6931471805599453)
     q.check(0.5)
     q.check(...)

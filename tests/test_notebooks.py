@@ -22,7 +22,7 @@ REPO_URL = CONFIG["repository"]["url"]
 
 def bootstrap_source(repo_url: str = REPO_URL) -> str:
     """The one Colab bootstrap cell every chapter starts with."""
-    return f'''# Colab only: install the book's package. Locally this cell does nothing.
+    return f"""# Colab only: install the book's package. Locally this cell does nothing.
 import sys
 
 if "google.colab" in sys.modules:
@@ -32,7 +32,7 @@ if "google.colab" in sys.modules:
         [sys.executable, "-m", "pip", "install", "--quiet",
          "genai-notes @ git+{repo_url}.git@main"],
         check=True,
-    )'''
+    )"""
 
 
 def load(path):
@@ -134,7 +134,9 @@ def test_bootstrap_installs_from_the_configured_repository_on_colab(monkeypatch)
 def test_notebook_was_executed_in_order_without_errors(path):
     cells = code_cells(load(path))
     counts = [c["execution_count"] for c in cells]
-    assert counts == list(range(1, len(cells) + 1)), "re-run the notebook top to bottom (make execute)"
+    assert counts == list(range(1, len(cells) + 1)), (
+        "re-run the notebook top to bottom (make execute)"
+    )
     for cell in cells:
         assert not any(o["output_type"] == "error" for o in cell["outputs"]), source(cell)[:80]
 
@@ -177,7 +179,9 @@ def test_each_solution_is_hidden_and_followed_by_its_check(path):
 def test_explorers_are_ignored_by_nbval_and_numbers_are_not(path):
     for cell in code_cells(load(path)):
         text = source(cell)
-        ignored = text.startswith("# NBVAL_IGNORE_OUTPUT") or "nbval-ignore-output" in cell["metadata"].get("tags", [])
+        ignored = text.startswith("# NBVAL_IGNORE_OUTPUT") or "nbval-ignore-output" in cell[
+            "metadata"
+        ].get("tags", [])
         if "interact(" in text or "interactive(" in text:
             assert ignored, f"explorer cell must start with # NBVAL_IGNORE_OUTPUT: {text[:60]!r}"
         if ignored:

@@ -41,7 +41,9 @@ print("done")
 
 def test_stub_of_a_solution_is_reported_as_not_attempted():
     namespace = {}
-    exec(stub_source("def to_probabilities(counts, alpha):\n    return counts / alpha\n"), namespace)
+    exec(
+        stub_source("def to_probabilities(counts, alpha):\n    return counts / alpha\n"), namespace
+    )
     assert ch01.q2.evaluate(namespace["to_probabilities"]).status == "not attempted"
     namespace = {}
     exec(stub_source("answer = 3\n"), namespace)
@@ -61,7 +63,9 @@ def test_student_copy_of_chapter_1(tmp_path):
     out = make_student_copy(CHAPTER_1, tmp_path)
     original, copy = _cells(CHAPTER_1), _cells(out)
     assert len(copy) == len(original)
-    solution_indices = [i for i, c in enumerate(original) if "solution" in c["metadata"].get("tags", [])]
+    solution_indices = [
+        i for i, c in enumerate(original) if "solution" in c["metadata"].get("tags", [])
+    ]
     assert len(solution_indices) == 4  # one per question of chapter 1
     for i in solution_indices:
         source = "".join(copy[i]["source"])
@@ -86,7 +90,9 @@ def test_student_copy_errors(tmp_path):
     with pytest.raises(ValueError, match="not a valid notebook"):
         make_student_copy(bad, tmp_path / "out")
     plain = tmp_path / "plain.ipynb"
-    plain.write_text(json.dumps({"cells": [{"cell_type": "code", "source": "1", "metadata": {}, "outputs": []}]}))
+    plain.write_text(
+        json.dumps({"cells": [{"cell_type": "code", "source": "1", "metadata": {}, "outputs": []}]})
+    )
     with pytest.raises(ValueError, match="no cells tagged 'solution'"):
         make_student_copy(plain, tmp_path / "out")
 
@@ -101,7 +107,9 @@ def test_command_line_writes_copies(tmp_path, capsys):
 def test_module_entry_point_runs(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "genai_notes.student", str(CHAPTER_1), "-o", str(tmp_path)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / CHAPTER_1.name).exists()
@@ -109,4 +117,6 @@ def test_module_entry_point_runs(tmp_path):
 
 def test_chapters_command_prints_the_table(capsys):
     assert cli_main(["chapters", "--notebooks", str(ROOT / "notebooks")]) == 0
-    assert "| [1. What is generative AI?](01_what_is_generative_ai.ipynb)" in capsys.readouterr().out
+    assert (
+        "| [1. What is generative AI?](01_what_is_generative_ai.ipynb)" in capsys.readouterr().out
+    )

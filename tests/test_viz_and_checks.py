@@ -25,8 +25,14 @@ def test_use_style_sets_the_palette():
 
 
 def test_heatmap_labels_and_annotations():
-    ax = viz.heatmap(np.array([[0.0, 1.0], [0.5, 0.25]]), ["q1", "q2"], ["key1", "key2"],
-                     xlabel="key", ylabel="query", annotate=True)
+    ax = viz.heatmap(
+        np.array([[0.0, 1.0], [0.5, 0.25]]),
+        ["q1", "q2"],
+        ["key1", "key2"],
+        xlabel="key",
+        ylabel="query",
+        annotate=True,
+    )
     assert ax.get_xlabel() == "key" and ax.get_ylabel() == "query"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["q1", "q2"]
     assert sorted(t.get_text() for t in ax.texts) == ["0.00", "0.25", "0.50", "1.00"]

@@ -65,7 +65,10 @@ class Feedback:
             "incorrect": "Not quite",
             "not attempted": "Not attempted yet",
         }
-        return f"{prefix[self.status]}: {self.message}"
+        # Wrapped so that long messages stay readable in a notebook without scrolling.
+        return textwrap.fill(
+            f"{prefix[self.status]}: {self.message}", width=88, subsequent_indent="  "
+        )
 
 
 def _type_name(value: Any) -> str:
@@ -85,7 +88,7 @@ def _show_args(case: tuple) -> str:
             shown.append("np.array(" + " ".join(text.split()) + ")")
         else:
             shown.append(describe(arg))
-    return "(" + ", ".join(shown) + ")"
+    return "(" + ", ".join(shown) + ("," if len(shown) == 1 else "") + ")"
 
 
 def _compare_arrays(

@@ -49,7 +49,7 @@ book: build-book
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check genai_notes tests benchmarks book/_ext tools
+	$(BIN)/ruff format --check .
 
 # One pytest run: unit tests, doctests and every notebook under strict nbval.
 # GENAI_NOTES_STRICT_EXERCISES makes a failing exercise check an error, so every reference

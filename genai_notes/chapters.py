@@ -108,6 +108,11 @@ def list_chapters(folder: str | Path = "notebooks") -> list[Chapter]:
     return [read_chapter(p) for p in sorted(folder.glob("[0-9][0-9]_*.ipynb"))]
 
 
+def _cell(text: str) -> str:
+    """Escape a pipe, which would otherwise end a Markdown table cell (as in "p(y | x)")."""
+    return text.replace("|", "\\|")
+
+
 def chapter_table(chapters: list[Chapter], link_prefix: str = "") -> str:
     """A Markdown table of chapters: title (linked), objectives, prerequisites, minutes,
     exercises. ``link_prefix`` is prepended to each notebook's file name in the link."""
@@ -116,9 +121,9 @@ def chapter_table(chapters: list[Chapter], link_prefix: str = "") -> str:
         "|---|---|---|---|---|",
     ]
     for c in chapters:
-        objectives = "<br>".join(f"• {o}" for o in c.objectives)
-        prerequisites = "<br>".join(c.prerequisites)
-        link = f"[{c.number}. {c.title}]({link_prefix}{c.path.name})"
+        objectives = "<br>".join(f"• {_cell(o)}" for o in c.objectives)
+        prerequisites = "<br>".join(_cell(p) for p in c.prerequisites)
+        link = f"[{c.number}. {_cell(c.title)}]({link_prefix}{c.path.name})"
         rows.append(f"| {link} | {objectives} | {prerequisites} | {c.minutes} | {c.exercises} |")
     return "\n".join(rows)
 

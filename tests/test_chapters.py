@@ -63,3 +63,10 @@ def test_tables_include_every_field(tmp_path):
     table = chapter_table(chapters, link_prefix="../notebooks/")
     assert "| [7. T](../notebooks/07_x.ipynb) | • one<br>• two | b | 30 | 0 |" in table
     assert chapter_map(chapters) == "- [7. T](07_x.ipynb) (30 min, 0 exercises)"
+
+
+def test_pipes_in_metadata_do_not_break_the_table(tmp_path):
+    write(tmp_path, "07_x.ipynb", {**GOOD, "objectives": ["estimate p(y | x)"]})
+    row = chapter_table(list_chapters(tmp_path)).splitlines()[2]
+    assert row.count(" | ") == 4  # five cells: the escaped pipe does not split a cell
+    assert "p(y \\| x)" in row

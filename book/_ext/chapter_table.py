@@ -20,6 +20,7 @@ from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 
 from genai_notes.chapters import chapter_map, chapter_table, list_chapters
+from genai_notes.exercises import chapter_module
 
 
 class ChapterTable(SphinxDirective):
@@ -30,8 +31,11 @@ class ChapterTable(SphinxDirective):
         notebooks = Path(self.env.srcdir) / "notebooks"
         chapters = list_chapters(notebooks)
         for chapter in chapters:
-            # Rebuild this page whenever a notebook (and so its metadata) changes.
+            # Rebuild this page whenever a notebook's metadata or its exercise module changes.
             self.env.note_dependency(str(chapter.path))
+            module = chapter_module(chapter.number)
+            if module is not None and module.__file__:
+                self.env.note_dependency(module.__file__)
         here = Path(self.env.doc2path(self.env.docname)).parent
         prefix = Path("..") if here != Path(self.env.srcdir) else Path(".")
         render = chapter_map if "brief" in self.options else chapter_table

@@ -51,14 +51,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# One pytest run: unit tests, doctests and every notebook under strict nbval.
+# One pytest run: unit tests, doctests, every notebook under strict nbval, and the built book in
+# headless Chromium (tests/browser; skipped where chromium is not installed).
 # GENAI_NOTES_STRICT_EXERCISES makes a failing exercise check an error, so every reference
 # solution in a notebook must pass its own check.
 pytest: $(STAMP)
 	GENAI_NOTES_STRICT_EXERCISES=1 $(BIN)/python -m pytest -n 2 --dist loadscope \
 		$(NBVAL_FLAGS) tests genai_notes notebooks
 
-test: lint pytest build-book
+# The book is built before pytest so that the browser tests can look at it.
+test: lint build-book pytest
 	@echo "All checks passed."
 
 execute: $(STAMP)

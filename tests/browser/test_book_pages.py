@@ -1,0 +1,152 @@
+"""The built HTML book, as a reader sees it, in headless Chromium.
+
+These tests need the book built into ``_build/html`` (``make test`` builds it first) and
+Debian's ``chromium``; without either they are skipped. Every request to another host is
+aborted, so a page that depends on a CDN fails here instead of quietly working online.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Harmless messages from third-party scripts: sphinx-thebe declares a constant twice on every
+# page; pydata-sphinx-theme complains once when the browser has no stored theme; and the widget
+# renderer calls the MathJax 2 API (MathJax.Hub.Queue) to typeset labels, which MathJax 3 does not
+# have, so widget labels are shown as plain text (the widgets themselves render; tested below).
+KNOWN_CONSOLE_ERRORS = ("THEBE_JS_URL", "invalid theme mode", "reading 'Queue'")
+
+pytestmark = [
+    pytest.mark.skipif(not (HTML / "index.html").exists(), reason="book not built (make book)"),
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def base_url():
+    class QuietHandler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    handler = functools.partial(QuietHandler, directory=str(HTML))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    page = browser.new_page()
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.route(
+        "**/*",
+        lambda route: (
+            route.continue_() if route.request.url.startswith("http://127.0.0.1") else route.abort()
+        ),
+    )
+    yield page
+    page.close()
+
+
+def unexpected_errors(page):
+    return [
+        e
+        for e in page.errors
+        if not any(k in e for k in KNOWN_CONSOLE_ERRORS)
+        # Aborted off-site requests (launch-button icons, fonts) are logged as failed loads.
+        and "net::ERR_FAILED" not in e
+        and "Failed to load resource" not in e
+    ]
+
+
+def chapter_pages():
+    return sorted(
+        p.relative_to(HTML).as_posix() for p in (HTML / "notebooks").glob("[0-9][0-9]_*.html")
+    )
+
+
+def test_front_page_has_chapter_map(page, base_url):
+    page.goto(f"{base_url}/index.html")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").first.inner_text().startswith("Generative AI from scratch")
+    links = page.locator("a[href*='notebooks/']")
+    assert links.count() >= len(chapter_pages())
+    assert unexpected_errors(page) == []
+
+
+@pytest.mark.parametrize("path", chapter_pages())
+def test_chapter_page_shows_figures_math_toggles_widgets_and_colab(page, base_url, path):
+    page.goto(f"{base_url}/{path}")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_selector("mjx-container", timeout=15_000)  # MathJax rendered, offline
+    figures = page.locator("img[src*='_images/']")
+    assert figures.count() >= 2
+    for i in range(figures.count()):
+        image = figures.nth(i)
+        assert len(image.get_attribute("alt") or "") > 20, "every figure has alt text"
+        assert image.evaluate("img => img.naturalWidth") > 0, "the image file loads"
+    toggles = page.locator("details.hide.above-input")
+    assert toggles.count() >= 3, "exercise solutions are behind toggles"
+    assert not toggles.first.evaluate("d => d.open"), "solutions start hidden"
+    toggles.first.locator("summary").click()
+    assert toggles.first.evaluate("d => d.open")
+    colab = page.locator("a[href*='colab.research.google.com/github/']")
+    assert colab.count() >= 1 and colab.first.get_attribute("href").endswith(
+        path.replace(".html", ".ipynb")
+    )
+    if page.locator("script[type='application/vnd.jupyter.widget-view+json']").count():
+        page.wait_for_selector(".widget-slider, .jupyter-widgets", timeout=15_000)
+    assert unexpected_errors(page) == []
+
+
+def test_instructors_table_lists_every_chapter(page, base_url):
+    page.goto(f"{base_url}/book/instructors.html")
+    rows = page.locator(".chapter-table table tbody tr")
+    assert rows.count() == len(chapter_pages())
+    assert rows.first.locator("td").count() == 5
+
+
+@pytest.mark.parametrize("path", ["book/intro.html", *chapter_pages()])
+def test_no_serious_accessibility_violations_in_our_content(page, base_url, path):
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    page.goto(f"{base_url}/{path}")
+    page.wait_for_load_state("networkidle")
+    results = axe_module.Axe().run(
+        page,
+        context={"include": [["article.bd-article"]]},
+        options={"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa"]}},
+    )
+    violations = [
+        (v["id"], len(v["nodes"]))
+        for v in results.response["violations"]
+        # ipywidgets' sliders have no accessible name in their static rendering.
+        if v["id"] != "aria-input-field-name"
+    ]
+    assert violations == []

@@ -40,11 +40,28 @@ class ChapterTable(SphinxDirective):
         prefix = Path("..") if here != Path(self.env.srcdir) else Path(".")
         render = chapter_map if "brief" in self.options else chapter_table
         table = render(chapters, link_prefix=f"{prefix.as_posix()}/notebooks/")
+        # Remember this page: it must be re-read on every build, because a new notebook does not
+        # show up as a change to any file this page depends on.
+        self.env.chapter_table_docs = getattr(self.env, "chapter_table_docs", set()) | {
+            self.env.docname
+        }
         container = nodes.container(classes=["chapter-table"])
         self.state.nested_parse(StringList(table.splitlines()), self.content_offset, container)
         return [container]
 
 
+def _always_reread(app, env, added, changed, removed):
+    """Pages with a chapter table are re-read on every build: a newly added notebook is not a
+    change to any file those pages depend on, so Sphinx would otherwise keep a stale table."""
+    outdated = []
+    for docname in env.found_docs - removed:
+        path = Path(env.doc2path(docname))
+        if path.suffix == ".md" and "{chapter-table}" in path.read_text(encoding="utf-8"):
+            outdated.append(docname)
+    return outdated
+
+
 def setup(app):
     app.add_directive("chapter-table", ChapterTable)
+    app.connect("env-get-outdated", _always_reread)
     return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -13,16 +13,16 @@ The grammar is written as ordinary Python: each *template* is a function that ca
   entropy of the whole source, are known. Chapter 8 compares a model's loss with that floor.
 
 The structure later chapters rely on is put there on purpose: royal people are found in
-castles and palaces with horses and owls, common people in villages and farms with cows and
-goats; he/his and she/her mark sex, and "young"/"old" mark age. So king − man + woman lands
-near queen in a trained embedding.
+castles and palaces with horses and owls and rule the kingdom, common people in villages and
+farms with cows and goats and work on the farm; "he" and "she" mark sex, and "young", "old"
+and playing mark age. So king − man + woman lands near queen in a trained embedding.
 
 >>> generate_corpus(2, seed=0)
-['the prince is wise .', 'the boy buys the cake in the farm .']
+['the prince walks to the castle with the horse .', 'the girl keeps the gold in the bank .']
 >>> generate_corpus(1, seed=0, language="es")
-['el príncipe es sabio .']
+['el príncipe camina al castillo con su caballo .']
 >>> round(sentence_log_prob("the boy is young ."), 4)
--5.0062
+-5.1195
 """
 
 from __future__ import annotations
@@ -95,10 +95,6 @@ def _pronoun(person: Person) -> str:
     return "he" if person.gender == "m" else "she"
 
 
-def _possessive(person: Person) -> str:
-    return "his" if person.gender == "m" else "her"
-
-
 # ----------------------------------------------------------------------------------------
 # The templates. Each returns (English words, Spanish words).
 
@@ -131,7 +127,9 @@ def _feeds_pet(choose: Chooser) -> tuple[Words, Words]:
     person = choose(PEOPLE)
     adjective = choose(ANIMAL_ADJECTIVES)
     pet = choose(ANIMALS, _leaning_weights(ANIMALS, person.rank))
-    en = ["the", person.en, "feeds", _possessive(person), adjective.en, pet.en, "."]
+    # "the", not "his"/"her": possessives would mark sex in a third of all sentences, and sex
+    # would then drown out rank in the embeddings of chapter 3.
+    en = ["the", person.en, "feeds", "the", adjective.en, pet.en, "."]
     es = [_article(person), person.es, "alimenta", "a", "su", pet.es, adjective.es(pet.gender)]
     return en, es + ["."]
 
@@ -161,8 +159,7 @@ def _walks_with_pet(choose: Chooser) -> tuple[Words, Words]:
     person = choose(PEOPLE)
     place = choose(PLACES, _leaning_weights(PLACES, person.rank))
     pet = choose(ANIMALS, _leaning_weights(ANIMALS, person.rank))
-    en = ["the", person.en, "walks", "to", "the", place.en, "with", _possessive(person)]
-    en += [pet.en, "."]
+    en = ["the", person.en, "walks", "to", "the", place.en, "with", "the", pet.en, "."]
     es = [_article(person), person.es, "camina", "a", _article(place), place.es, "con", "su"]
     es += [pet.es, "."]
     return en, _contract(es)
@@ -181,9 +178,17 @@ def _where_is(choose: Chooser) -> tuple[Words, Words]:
 
 
 def _rules(choose: Chooser) -> tuple[Words, Words]:
-    ruler = choose([p for p in PEOPLE if p.rank == "royal" and p.age == "adult"])
+    # Royals rule and commoners work: one template each, so that rank is marked as plainly as
+    # sex ("he"/"she") and age ("plays") are.
+    ruler = choose([p for p in PEOPLE if p.rank == "royal"])
     en = ["the", ruler.en, "rules", "the", "kingdom", "."]
     return en, [_article(ruler), ruler.es, "gobierna", "el", "reino", "."]
+
+
+def _works(choose: Chooser) -> tuple[Words, Words]:
+    worker = choose([p for p in PEOPLE if p.rank != "royal"])
+    en = ["the", worker.en, "works", "on", "the", "farm", "."]
+    return en, [_article(worker), worker.es, "trabaja", "en", "la", "granja", "."]
 
 
 def _bank(choose: Chooser) -> tuple[Words, Words]:
@@ -194,7 +199,7 @@ def _bank(choose: Chooser) -> tuple[Words, Words]:
         en = ["the", person.en, "sits", "on", "the", "bank", "of", "the", "river", "."]
         es = [_article(person), person.es, "se", "sienta", "en", "la", "orilla", "de", "el"]
         return en, _contract(es + ["río", "."])
-    en = ["the", person.en, "keeps", _possessive(person), "gold", "in", "the", "bank", "."]
+    en = ["the", person.en, "keeps", "the", "gold", "in", "the", "bank", "."]
     es = [_article(person), person.es, "guarda", "su", "oro", "en", "el", "banco", "."]
     return en, es
 
@@ -219,7 +224,8 @@ TEMPLATES: tuple[tuple[Callable[[Chooser], tuple[Words, Words]], float], ...] = 
     (_plays, 0.06),
     (_bank, 0.06),
     (_where_is, 0.04),
-    (_rules, 0.04),
+    (_rules, 0.08),
+    (_works, 0.08),
 )
 
 
@@ -300,7 +306,7 @@ def corpus_text(n_sentences: int, seed: int | np.random.Generator = 0, language:
     """The corpus as one string: every sentence followed by a newline.
 
     >>> corpus_text(2, seed=0)
-    'the prince is wise .\\nthe boy buys the cake in the farm .\\n'
+    'the prince walks to the castle with the horse .\\nthe girl keeps the gold in the bank .\\n'
     """
     return "".join(s + "\n" for s in generate_corpus(n_sentences, seed, language))
 
@@ -355,7 +361,7 @@ def sentence_distribution(language: str = "en") -> dict[str, float]:
 
     >>> dist = sentence_distribution()
     >>> len(dist)
-    3426
+    3432
     >>> round(sum(math.exp(lp) for lp in dist.values()), 12)
     1.0
     """
@@ -366,7 +372,7 @@ def sentence_log_prob(sentence: str, language: str = "en") -> float:
     """The exact natural-log probability of one sentence under the grammar.
 
     >>> round(sentence_log_prob("where is the library ?"), 4)
-    -5.2983
+    -5.4116
     >>> sentence_log_prob("the dragon eats the moon .")
     Traceback (most recent call last):
     ...
@@ -402,7 +408,7 @@ def entropy(language: str = "en", unit: str = "char") -> Entropy:
 
     >>> e = entropy(unit="word")
     >>> round(e.per_sentence, 3), round(e.tokens_per_sentence, 3), round(e.per_token, 4)
-    (7.319, 9.21, 0.7947)
+    (7.068, 9.045, 0.7814)
     """
     if unit not in ("char", "word"):
         raise ValueError(f"unit: expected 'char' or 'word', got {unit!r}")

@@ -32,7 +32,7 @@ def test_known_translations_including_contractions():
     table = dict(data.parallel_corpus(3000, seed=0))
     assert table["where is the library ?"] == "¿ dónde está la biblioteca ?"
     assert (
-        table["the king walks to the castle with his horse ."]
+        table["the king walks to the castle with the horse ."]
         == "el rey camina al castillo con su caballo ."
     )
     assert (
@@ -79,16 +79,24 @@ def test_enumerated_distribution_sums_to_one_in_both_languages():
 
 
 def test_exact_probability_of_a_sentence_worked_out_by_hand():
-    # "where is the library ?": template weight 0.04 / 1.0, then one of 8 places uniformly.
-    assert data.sentence_log_prob("where is the library ?") == pytest.approx(math.log(0.04 / 8))
-    # "the queen rules the kingdom .": 0.04, then one of the 2 adult royals.
+    # The template weights add up to 1.12; each template is chosen with weight / 1.12.
+    total = 1.12
+    # "where is the library ?": template weight 0.04, then one of 8 places uniformly.
+    assert data.sentence_log_prob("where is the library ?") == pytest.approx(
+        math.log(0.04 / total / 8)
+    )
+    # "the queen rules the kingdom .": weight 0.08, then one of the 4 royals.
     assert data.sentence_log_prob("the queen rules the kingdom .") == pytest.approx(
-        math.log(0.04 / 2)
+        math.log(0.08 / total / 4)
+    )
+    # "the girl works on the farm .": weight 0.08, then one of the 4 commoners.
+    assert data.sentence_log_prob("the girl works on the farm .") == pytest.approx(
+        math.log(0.08 / total / 4)
     )
     # "the boy is young .": trait template 0.10, person 1/8, "young" has weight 3 of 5.6 for
     # young people (weights 0.5, 1, 1, 0.1, 3).
     assert data.sentence_log_prob("the boy is young .") == pytest.approx(
-        math.log(0.10 / 8 * 3 / 5.6)
+        math.log(0.10 / total / 8 * 3 / 5.6)
     )
 
 

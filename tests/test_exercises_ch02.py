@@ -18,10 +18,10 @@ from genai_notes.exercises.ch02 import (
     _merge_dropping_last,
     _merge_first_only,
     _merge_without_skipping,
-    _mistake,
     _non_ascii_is_two,
     _one_byte_each,
 )
+from genai_notes.exercises.core import mistake
 from genai_notes.tokenizers import (
     BPETokenizer,
     CharTokenizer,
@@ -180,4 +180,4 @@ def test_a_plain_wrong_answer_gets_no_misleading_diagnosis():
 
 def test_a_mistake_rule_that_could_never_fire_is_rejected():
     with pytest.raises(ValueError, match="wrong: _count_pairs agrees with the reference"):
-        _mistake(ch02._count_pairs, ch02._PAIR_CASES, ch02._count_pairs, "never")
+        mistake(ch02._count_pairs, ch02._PAIR_CASES, ch02._count_pairs, "never")

@@ -8,11 +8,10 @@ case, what that mistake would return, and explains it when the learner's output 
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable
 from typing import Any
 
-from genai_notes.exercises.core import Question, compare
+from genai_notes.exercises.core import Question, mistake
 from genai_notes.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
 
 # ---------------------------------------------------------------------------------------------
@@ -70,28 +69,6 @@ def _estimate_cost(tokenizer, texts, price_per_1000_tokens):
 
 # ---------------------------------------------------------------------------------------------
 # Typical mistakes, recognised by what they return
-
-
-def _mistake(
-    wrong: Callable[..., Any], cases: list[tuple], reference: Callable[..., Any], why: str
-):
-    """A diagnose rule: if the output is what ``wrong`` returns on a case where it differs from
-    the reference, the learner probably made that mistake, explained by ``why``."""
-    tells = []
-    for case in cases:
-        wrong_output = wrong(*copy.deepcopy(case))
-        if compare(reference(*copy.deepcopy(case)), wrong_output) is not None:
-            tells.append(wrong_output)
-    if not tells:  # a rule that can never fire would hide a mistake in the test cases
-        raise ValueError(f"wrong: {wrong.__name__} agrees with the reference on every case")
-
-    def rule(output: Any) -> str | None:
-        for tell in tells:
-            if compare(tell, output) is None:
-                return why
-        return None
-
-    return rule
 
 
 def _count_even_pairs_only(ids):
@@ -243,13 +220,13 @@ q1 = Question(
         "counts[pair] = counts.get(pair, 0) + 1 adds one to a count that may not exist yet.",
     ],
     diagnose=[
-        _mistake(
+        mistake(
             _count_even_pairs_only,
             _PAIR_CASES,
             _count_pairs,
             "adjacent pairs overlap: count (ids[i], ids[i + 1]) for every i, not only for even i",
         ),
-        _mistake(
+        mistake(
             _count_without_last_pair,
             _PAIR_CASES,
             _count_pairs,
@@ -273,21 +250,21 @@ q2 = Question(
         "still copied when it is not part of a pair.",
     ],
     diagnose=[
-        _mistake(
+        mistake(
             _merge_without_skipping,
             _MERGE_CASES,
             _merge,
             "after a merge, skip both ids of the pair: the second id is now part of the new "
             "token and must not be copied again",
         ),
-        _mistake(
+        mistake(
             _merge_dropping_last,
             _MERGE_CASES,
             _merge,
             "the last id is missing: when the scan reaches the final position there is no pair "
             "left to test, but that id must still be copied",
         ),
-        _mistake(
+        mistake(
             _merge_first_only,
             _MERGE_CASES,
             _merge,
@@ -310,26 +287,26 @@ q3 = Question(
         "function from the previous exercise.",
     ],
     diagnose=[
-        _mistake(
+        mistake(
             _encode_from_code_points,
             _ENCODE_CASES,
             _encode_word,
             "start from the UTF-8 bytes (word.encode('utf-8')), not from code points: 'é' is "
             "the two bytes 195, 169",
         ),
-        _mistake(
+        mistake(
             _encode_numbering_from(0),
             _ENCODE_CASES,
             _encode_word,
             "merge k makes token 256 + k; ids 0 to 255 are already taken by the bytes",
         ),
-        _mistake(
+        mistake(
             _encode_numbering_from(255),
             _ENCODE_CASES,
             _encode_word,
             "merge k makes token 256 + k, so the first merge makes 256, not 255",
         ),
-        _mistake(
+        mistake(
             _encode_in_reverse,
             _ENCODE_CASES,
             _encode_word,
@@ -353,13 +330,13 @@ q4 = Question(
         "sequence such as '👩\u200d💻' is three: each gets its own count.",
     ],
     diagnose=[
-        _mistake(
+        mistake(
             _one_byte_each,
             _UTF8_CASES,
             _utf8_byte_counts,
             "every character got 1 byte, but only ASCII (below U+0080) fits in one byte",
         ),
-        _mistake(
+        mistake(
             _non_ascii_is_two,
             _UTF8_CASES,
             _utf8_byte_counts,
@@ -381,27 +358,27 @@ q5 = Question(
         "The price is per 1,000 tokens: divide the total by 1000 before multiplying.",
     ],
     diagnose=[
-        _mistake(
+        mistake(
             _cost_of(lambda tok, text: len(text)),
             _COST_CASES,
             _estimate_cost,
             "that is the cost of the characters; models are billed per token, so count "
             "len(tokenizer.encode(text))",
         ),
-        _mistake(
+        mistake(
             _cost_of(lambda tok, text: len(text.encode("utf-8"))),
             _COST_CASES,
             _estimate_cost,
             "that is the cost of the UTF-8 bytes; count tokens with tokenizer.encode",
         ),
-        _mistake(
+        mistake(
             _cost_of(lambda tok, text: len(text.split())),
             _COST_CASES,
             _estimate_cost,
             "that is the cost of the words (text.split()); tokens are not words, so count "
             "len(tokenizer.encode(text))",
         ),
-        _mistake(
+        mistake(
             lambda tok, texts, price: _estimate_cost(tok, texts, price) * 1000,
             _COST_CASES,
             _estimate_cost,

@@ -38,7 +38,7 @@ import numpy as np
 
 from genai_notes._checks import describe
 
-__all__ = ["Feedback", "Question", "compare", "STRICT_ENV_VAR"]
+__all__ = ["Feedback", "Question", "compare", "mistake", "STRICT_ENV_VAR"]
 
 # When this environment variable is "1", a failed check raises instead of printing. The test
 # suite sets it, so every reference solution in a notebook must pass its own check.
@@ -322,3 +322,31 @@ class Question:
         """Print the reference solution's source code."""
         source = textwrap.dedent(inspect.getsource(self.reference))
         print(f"Solution ({self.name}):\n\n{source}")
+
+
+def mistake(wrong: Callable[..., Any], cases: list[tuple], reference: Callable[..., Any], why: str):
+    """A diagnose rule for :class:`Question`: if a learner's output equals what ``wrong``
+    returns on some case where ``wrong`` differs from ``reference``, the learner probably made
+    that mistake, and the rule returns ``why``; otherwise it returns None.
+
+    ``wrong`` is a typical wrong solution, written out; ``cases`` are argument tuples.
+
+    >>> rule = mistake(lambda x: x + 1, [(1,), (2,)], lambda x: 2 * x, "added instead of doubled")
+    >>> rule(3), rule(4)
+    ('added instead of doubled', None)
+    """
+    tells = []
+    for case in cases:
+        wrong_output = wrong(*copy.deepcopy(case))
+        if compare(reference(*copy.deepcopy(case)), wrong_output) is not None:
+            tells.append(wrong_output)
+    if not tells:  # a rule that can never fire would hide a mistake in the test cases
+        raise ValueError(f"wrong: {wrong.__name__} agrees with the reference on every case")
+
+    def rule(output: Any) -> str | None:
+        for tell in tells:
+            if compare(tell, output) is None:
+                return why
+        return None
+
+    return rule

@@ -11,7 +11,9 @@ Every helper labels its axes, because a figure without units teaches little.
 
 from __future__ import annotations
 
+import base64
 import html
+import io
 from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
@@ -19,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from genai_notes._checks import check_array
+from genai_notes._checks import check_array, check_str
 
 __all__ = [
     "PALETTE",
@@ -29,6 +31,8 @@ __all__ = [
     "heatmap",
     "plot_curves",
     "token_html",
+    "figure_html",
+    "show_figure",
 ]
 
 # Okabe & Ito (2008), "Color Universal Design": black first for reference lines.
@@ -201,3 +205,40 @@ def token_html(pieces: Sequence[str], ids: Sequence[int] | None = None) -> str:
             f"display:inline-block'>{shown}{label}</span>"
         )
     return "<div style='line-height:2.0'>" + "".join(boxes) + "</div>"
+
+
+def figure_html(fig: mpl.figure.Figure, alt: str) -> str:
+    """The figure as an HTML ``<img>`` holding an inline PNG, with ``alt`` as its text
+    alternative.
+
+    Interactive explorers draw into widget outputs, and the HTML book shows their stored
+    images; a plain ``plt.show()`` there gives an image without alt text, which a screen reader
+    cannot describe. ``alt`` should say what the figure shows for the current settings.
+
+    >>> fig, ax = plt.subplots()
+    >>> tag = figure_html(fig, 'A "blank" plot')
+    >>> tag.startswith('<img alt="A &quot;blank&quot; plot" src="data:image/png;base64,')
+    True
+    >>> plt.close(fig)
+    """
+    check_str(alt, "alt")
+    if not alt.strip():
+        raise ValueError("alt: expected a description of the figure, got an empty string")
+    if not isinstance(fig, mpl.figure.Figure):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__}")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=mpl.rcParams["figure.dpi"])
+    data = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return (
+        f'<img alt="{html.escape(alt, quote=True)}" src="data:image/png;base64,{data}" '
+        'style="max-width:100%">'
+    )
+
+
+def show_figure(fig: mpl.figure.Figure, alt: str) -> None:
+    """Display ``fig`` with alt text (see :func:`figure_html`) and close it."""
+    from IPython.display import HTML, display  # IPython comes with ipywidgets
+
+    tag = figure_html(fig, alt)
+    plt.close(fig)
+    display(HTML(tag))

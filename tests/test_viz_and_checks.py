@@ -86,3 +86,31 @@ def test_checks_messages():
         _checks.check_int(0, "k", minimum=1)
     rng = np.random.default_rng(1)
     assert _checks.check_rng(rng) is rng
+
+
+def test_figure_html_embeds_a_decodable_png_with_escaped_alt_text():
+    import base64
+    import re
+
+    fig, ax = plt.subplots(figsize=(2, 1))
+    ax.plot([0, 1], [0, 1])
+    tag = viz.figure_html(fig, "a line <rising> & \"steep\"")
+    plt.close(fig)
+    alt = re.search(r'alt="([^"]*)"', tag).group(1)
+    assert alt == "a line &lt;rising&gt; &amp; &quot;steep&quot;"
+    png = base64.b64decode(re.search(r"base64,([A-Za-z0-9+/=]+)", tag).group(1))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # the PNG's own header gives its size: 2 x 1 inches at the style's 100 dpi
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert (width, height) == (200, 100)
+
+
+def test_figure_html_rejects_missing_alt_text_and_non_figures():
+    fig, _ = plt.subplots()
+    with pytest.raises(ValueError, match="alt: expected a description"):
+        viz.figure_html(fig, "   ")
+    with pytest.raises(TypeError, match="alt: expected a str"):
+        viz.figure_html(fig, None)
+    plt.close(fig)
+    with pytest.raises(TypeError, match="fig: expected a matplotlib Figure"):
+        viz.figure_html("figure.png", "a figure")

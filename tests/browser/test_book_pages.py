@@ -105,7 +105,8 @@ def test_front_page_has_chapter_map(page, base_url):
 def test_chapter_page_shows_figures_math_toggles_widgets_and_colab(page, base_url, path):
     page.goto(f"{base_url}/{path}")
     page.wait_for_load_state("networkidle")
-    page.wait_for_selector("mjx-container", timeout=15_000)  # MathJax rendered, offline
+    # MathJax rendered, offline (in the article: headings with math also sit in the hidden TOC)
+    page.wait_for_selector("article mjx-container", timeout=15_000)
     figures = page.locator("img[src*='_images/']")
     assert figures.count() >= 2
     for i in range(figures.count()):

@@ -94,7 +94,7 @@ def test_figure_html_embeds_a_decodable_png_with_escaped_alt_text():
 
     fig, ax = plt.subplots(figsize=(2, 1))
     ax.plot([0, 1], [0, 1])
-    tag = viz.figure_html(fig, "a line <rising> & \"steep\"")
+    tag = viz.figure_html(fig, 'a line <rising> & "steep"')
     plt.close(fig)
     alt = re.search(r'alt="([^"]*)"', tag).group(1)
     assert alt == "a line &lt;rising&gt; &amp; &quot;steep&quot;"

@@ -11,6 +11,11 @@ PyTorch runs the same architecture with two attention implementations: ``sdpa``
 (``F.scaled_dot_product_attention``, a fused flash-attention kernel, as nanoGPT uses) and
 ``manual`` (explicit ``q kᵀ``, masked softmax, ``@ v``: the algorithm the engine uses).
 
+Both sides use the machine's cores: PyTorch through ``torch.set_num_threads(2)``, the engine
+through its thread pool (``genai_notes.autograd.set_num_workers``, by default one worker per
+core up to 2; ``GENAI_NOTES_WORKERS=1`` turns it off), which also keeps OpenBLAS to one
+thread per worker so the two pools do not compete for the cores.
+
 Each measurement runs in its own process (a fresh interpreter, so neither framework warms
 the other's caches or thread pools). Rounds alternate engine and torch so that load from
 other processes on the machine hits both sides alike. Each round reports the median step
@@ -61,7 +66,7 @@ def _time_steps(step, warmup: int, steps: int) -> float:
 
 
 def run_engine(cfg: dict[str, int], warmup: int, steps: int) -> dict[str, float]:
-    from genai_notes.autograd import GPT, AdamW, GPTConfig
+    from genai_notes.autograd import GPT, AdamW, GPTConfig, num_workers
 
     model = GPT(
         GPTConfig(
@@ -83,7 +88,11 @@ def run_engine(cfg: dict[str, int], warmup: int, steps: int) -> dict[str, float]
         loss.backward()
         opt.step()
 
-    return {"step_s": _time_steps(step, warmup, steps), "params": model.num_parameters()}
+    return {
+        "step_s": _time_steps(step, warmup, steps),
+        "params": model.num_parameters(),
+        "workers": num_workers(),
+    }
 
 
 def run_torch(cfg: dict[str, int], warmup: int, steps: int, attention: str) -> dict[str, float]:
@@ -200,6 +209,7 @@ def main_table(args: argparse.Namespace) -> None:
             row[f"{key}_rounds_ms"] = [round(t * 1e3, 2) for t in times[key]]
             if key != "engine":
                 row[f"ratio_vs_{key}"] = step / best["engine"]
+        row["engine_workers"] = result["workers"]
         rows.append(row)
         print(json.dumps(row))
     print()

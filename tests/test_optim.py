@@ -125,3 +125,81 @@ def test_warmup_cosine_by_hand():
 def test_bad_arguments(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def _adamw_reference(p, g, m, v, t, lr, b1, b2, eps, wd, decayed):
+    """PyTorch's AdamW algorithm, one step, in float64 (written out from its documentation)."""
+    if decayed:
+        p = p * (1 - lr * wd)
+    m = b1 * m + (1 - b1) * g
+    v = b2 * v + (1 - b2) * g * g
+    m_hat, v_hat = m / (1 - b1**t), v / (1 - b2**t)
+    return p - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+
+
+def test_adamw_flat_buffers_follow_the_reference_algorithm():
+    rng = np.random.default_rng(5)
+    shapes = [(3, 4), (5,), (2, 3, 2), (4,)]
+    params = [Tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    ref = [p.data.astype(np.float64) for p in params]
+    ref_m = [np.zeros(s) for s in shapes]
+    ref_v = [np.zeros(s) for s in shapes]
+    opt = AdamW(params, lr=0.05, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.3)
+    for t in range(1, 4):
+        grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        for p, g in zip(params, grads):
+            p.grad = g
+        opt.step()
+        for i, g in enumerate(grads):
+            ref[i], ref_m[i], ref_v[i] = _adamw_reference(
+                ref[i], g.astype(np.float64), ref_m[i], ref_v[i], t,
+                0.05, 0.8, 0.95, 1e-6, 0.3, len(shapes[i]) >= 2,
+            )  # fmt: skip
+    for p, r, m, m_ref in zip(params, ref, opt.m, ref_m):
+        assert p.data.dtype == np.float32 and p.data.shape == r.shape
+        np.testing.assert_allclose(p.data, r, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(m, m_ref, rtol=1e-5, atol=1e-7)
+
+
+def test_adamw_flat_path_equals_the_per_parameter_loop_bitwise():
+    rng = np.random.default_rng(6)
+    shapes = [(64, 33), (33,), (7, 5, 3)]
+    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
+    results = []
+    for flat in (True, False):
+        params = [Tensor(a.copy(), requires_grad=True) for a in start]
+        opt = AdamW(params, lr=0.01, weight_decay=0.1)
+        opt._flat = flat  # False: the per-parameter loop (used for mixed dtypes)
+        for step_grads in grads:
+            for p, g in zip(params, step_grads):
+                p.grad = g
+            opt.step()
+        results.append([p.data.copy() for p in params])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_adamw_updates_values_loaded_after_it_was_built():
+    w = Tensor(np.zeros((2, 2)), requires_grad=True)
+    opt = AdamW([w], lr=0.1, weight_decay=0.0)
+    w.data = np.full((2, 2), 5.0, dtype=np.float32)  # e.g. Module.load_state_dict
+    w.grad = np.ones((2, 2), dtype=np.float32)
+    opt.step()  # first Adam step moves each entry by lr against the gradient's sign
+    np.testing.assert_allclose(w.data, 4.9, rtol=1e-6)
+    assert np.shares_memory(w.data, opt.m[0]) is False and w.data.base is not None
+
+
+def test_adamw_flat_mode_skips_a_parameter_without_gradient():
+    a = Tensor(np.ones(3), requires_grad=True)
+    b = Tensor(np.ones((2, 2)), requires_grad=True)
+    opt = AdamW([a, b], lr=0.1, weight_decay=0.0)
+    b.grad = np.ones((2, 2), dtype=np.float32)
+    opt.step()
+    np.testing.assert_array_equal(a.data, 1.0)
+    np.testing.assert_allclose(b.data, 0.9, rtol=1e-6)
+    a.grad = np.ones(3, dtype=np.float32)
+    opt.step()  # step t = 2 for both: b moves by lr again, a (m = 0.1, v = 0.001) by less
+    a_step = 0.1 * (0.1 / (1 - 0.9**2)) / math.sqrt(0.001 / (1 - 0.999**2))
+    np.testing.assert_allclose(a.data, 1.0 - a_step, rtol=1e-6)
+    np.testing.assert_allclose(b.data, 0.8, rtol=1e-5)

@@ -10,7 +10,9 @@ built on it. Read the modules in this order:
 6. :mod:`~genai_notes.autograd.gpt`: the GPT model;
 7. :mod:`~genai_notes.autograd.optim` and :mod:`~genai_notes.autograd.training`;
 8. for speed: :mod:`~genai_notes.autograd.fused` (transformer nodes that save passes over
-   memory) and :mod:`~genai_notes.autograd._malloc` (memory reuse between steps).
+   memory), :mod:`~genai_notes.autograd._parallel` (a small thread pool that shares each
+   node's work among the CPU cores; :func:`set_num_workers` sets its size) and
+   :mod:`~genai_notes.autograd._malloc` (memory reuse between steps).
 
 >>> x = Tensor([3.0], requires_grad=True)
 >>> y = (x * x + 2.0 * x).sum()      # dy/dx = 2x + 2 = 8
@@ -20,6 +22,7 @@ array([8.], dtype=float32)
 
 from genai_notes.autograd import functional, fused
 from genai_notes.autograd._malloc import keep_freed_memory
+from genai_notes.autograd._parallel import num_workers, set_num_workers
 from genai_notes.autograd.functional import (
     cross_entropy,
     layer_norm,
@@ -76,6 +79,7 @@ __all__ = [
     "GPT", "GPTConfig",
     "Optimizer", "SGD", "AdamW", "clip_grad_norm", "warmup_cosine_lr",
     "train", "evaluate", "History",
+    "set_num_workers", "num_workers",
 ]  # fmt: skip
 
 keep_freed_memory()  # see _malloc.py: avoids a page fault per reused page on every step

@@ -21,6 +21,7 @@ import numpy as np
 
 from genai_notes import attention as _attn
 from genai_notes._checks import check_array, check_real
+from genai_notes.autograd import _parallel
 from genai_notes.autograd.tensor import Tensor
 
 __all__ = [
@@ -67,6 +68,7 @@ def _linear_backward(
     return dx, dw, (_column_sum(g2) if bias.requires_grad else None)
 
 
+@_parallel.single_blas_thread
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight + bias`` for ``x (..., d_in)``, ``weight (d_in, d_out)``, ``bias (d_out,)``.
 
@@ -120,6 +122,7 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return Tensor._node(out, (x,), backward, "log_softmax")
 
 
+@_parallel.single_blas_thread
 def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
     """Normalise each row of ``x (..., d)`` to mean 0 and variance 1, then scale and shift:
     ``y = x̂ · weight + bias`` with ``x̂ = (x - μ) / √(σ² + eps)`` (biased variance).
@@ -184,6 +187,7 @@ def _check_targets(targets: Any, logits_shape: tuple[int, ...], ignore_index: in
     return flat, valid
 
 
+@_parallel.single_blas_thread
 def cross_entropy(logits: Tensor, targets: Any, ignore_index: int | None = None) -> Tensor:
     """Mean of ``-log softmax(logits)[target]`` over positions whose target is not
     ``ignore_index`` (padding).

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from genai_notes._checks import describe
+from genai_notes.autograd import _parallel
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "as_tensor", "unbroadcast"]
 
@@ -203,6 +204,8 @@ class Tensor:
                     stack.append((parent, False))
         return order
 
+    # With the engine's thread pool on, BLAS runs single-threaded here (see _parallel.py).
+    @_parallel.single_blas_thread
     def backward(self, grad: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pytest
+from finite_differences import numeric_grad
 
 from genai_notes.attention import (
     attention_backward,
@@ -21,20 +22,6 @@ from genai_notes.attention import (
 from genai_notes.autograd import Tensor, functional, fused
 
 RNG = np.random.default_rng(5)
-
-
-def numeric_grad(f, x: np.ndarray, eps: float = 1e-6) -> np.ndarray:
-    """Central differences of a scalar function f at x (float64)."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + eps
-        plus = f(x)
-        x[i] = old - eps
-        minus = f(x)
-        x[i] = old
-        grad[i] = (plus - minus) / (2 * eps)
-    return grad
 
 
 def rel_error(a: np.ndarray, b: np.ndarray) -> float:

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from finite_differences import numeric_grad
 
 from genai_notes import data
 from genai_notes.embeddings import (
@@ -32,16 +33,6 @@ def test_sgns_loss_by_hand():
     assert loss[0] == pytest.approx(expected)
 
 
-def _numeric_grad(f, x, eps=1e-6):
-    grad = np.zeros_like(x)
-    for index in np.ndindex(x.shape):
-        plus, minus = x.copy(), x.copy()
-        plus[index] += eps
-        minus[index] -= eps
-        grad[index] = (f(plus) - f(minus)) / (2 * eps)
-    return grad
-
-
 @pytest.mark.parametrize("masked", [False, True])
 def test_sgns_gradients_match_finite_differences_in_float64(masked):
     rng = np.random.default_rng(0)
@@ -55,13 +46,13 @@ def test_sgns_gradients_match_finite_differences_in_float64(masked):
     _, grads = sgns_loss(c, o, n, negative_mask=mask)
     total = lambda c_, o_, n_: float(sgns_loss(c_, o_, n_, negative_mask=mask)[0].sum())  # noqa: E731
     np.testing.assert_allclose(
-        grads.center, _numeric_grad(lambda x: total(x, o, n), c), rtol=1e-6, atol=1e-8
+        grads.center, numeric_grad(lambda x: total(x, o, n), c), rtol=1e-6, atol=1e-8
     )
     np.testing.assert_allclose(
-        grads.context, _numeric_grad(lambda x: total(c, x, n), o), rtol=1e-6, atol=1e-8
+        grads.context, numeric_grad(lambda x: total(c, x, n), o), rtol=1e-6, atol=1e-8
     )
     np.testing.assert_allclose(
-        grads.negatives, _numeric_grad(lambda x: total(c, o, x), n), rtol=1e-6, atol=1e-8
+        grads.negatives, numeric_grad(lambda x: total(c, o, x), n), rtol=1e-6, atol=1e-8
     )
 
 

@@ -15,11 +15,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from collections.abc import Callable
 
 import numpy as np
+from bench_train_step import median_seconds  # this folder is on sys.path when run
 
 TOKENS = 16 * 128  # batch x block of the large configuration
 D_MODEL = 128
@@ -32,18 +30,6 @@ SHAPES = [
     ("ffn in dW     xᵀ @ g", D_MODEL, TOKENS, 4 * D_MODEL, "left"),
     ("ffn out dW    xᵀ @ g", 4 * D_MODEL, TOKENS, D_MODEL, "left"),
 ]
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``fn`` over ``repeats`` calls, after three warm-up calls."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -69,13 +55,13 @@ def main() -> None:
         if transposed == "right":
             right = right.T
         flops = 2.0 * m * k * n
-        numpy_rate = flops / median_seconds(lambda a=left, b=right: a @ b, args.repeats) / 1e9
+        numpy_rate = flops / median_seconds(lambda a=left, b=right: a @ b, 3, args.repeats) / 1e9
         row = f"{name:22} {numpy_rate:14.1f}"
         if torch is not None:
             # from_numpy keeps the strides, so torch reads the same transposed views
             t_left, t_right = torch.from_numpy(left), torch.from_numpy(right)
             torch_rate = (
-                flops / median_seconds(lambda a=t_left, b=t_right: a @ b, args.repeats) / 1e9
+                flops / median_seconds(lambda a=t_left, b=t_right: a @ b, 3, args.repeats) / 1e9
             )
             row += f" {torch_rate:14.1f} {numpy_rate / torch_rate:12.2f}"
         print(row)

@@ -54,7 +54,8 @@ def flops_per_step(cfg: dict[str, int]) -> float:
     return per_token * cfg["batch"] * seq
 
 
-def _time_steps(step, warmup: int, steps: int) -> float:
+def median_seconds(step, warmup: int, steps: int) -> float:
+    """Median wall time of ``step()`` over ``steps`` calls, after ``warmup`` calls."""
     for _ in range(warmup):
         step()
     times = []
@@ -89,7 +90,7 @@ def run_engine(cfg: dict[str, int], warmup: int, steps: int) -> dict[str, float]
         opt.step()
 
     return {
-        "step_s": _time_steps(step, warmup, steps),
+        "step_s": median_seconds(step, warmup, steps),
         "params": model.num_parameters(),
         "workers": num_workers(),
     }
@@ -154,7 +155,7 @@ def run_torch(cfg: dict[str, int], warmup: int, steps: int, attention: str) -> d
 
     n_params = sum(p.numel() for p in model.parameters())
     return {
-        "step_s": _time_steps(step, warmup, steps),
+        "step_s": median_seconds(step, warmup, steps),
         "params": n_params,
         "torch": torch.__version__,
     }
@@ -162,7 +163,7 @@ def run_torch(cfg: dict[str, int], warmup: int, steps: int, attention: str) -> d
 
 def run_matmul() -> dict[str, float]:
     a = np.random.default_rng(0).standard_normal((2048, 2048), dtype=np.float32)
-    seconds = _time_steps(lambda: a @ a, 2, 10)
+    seconds = median_seconds(lambda: a @ a, 2, 10)
     return {"gflops": 2 * 2048**3 / seconds / 1e9}
 
 

@@ -2,6 +2,8 @@
 
 * :mod:`~genai_notes.data.sentences`: the synthetic English and Spanish language of
   Chapters 1-7, with exact sentence probabilities and entropy.
+* :mod:`~genai_notes.data.toy2d`: 2-D distributions with exact densities (a ring of
+  Gaussians, two moons, a spiral) for Chapter 12.
 
 >>> generate_corpus(1, seed=0)
 ['the prince walks to the castle with the horse .']
@@ -17,6 +19,7 @@ from genai_notes.data.sentences import (
     sentence_distribution,
     sentence_log_prob,
 )
+from genai_notes.data.toy2d import GaussianRing, Spiral, TwoMoons, assign_to_centres
 
 __all__ = [
     "LANGUAGES",
@@ -27,4 +30,8 @@ __all__ = [
     "sentence_log_prob",
     "sentence_distribution",
     "entropy",
+    "GaussianRing",
+    "TwoMoons",
+    "Spiral",
+    "assign_to_centres",
 ]

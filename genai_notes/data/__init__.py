@@ -4,11 +4,14 @@
   Chapters 1-7, with exact sentence probabilities and entropy.
 * :mod:`~genai_notes.data.toy2d`: 2-D distributions with exact densities (a ring of
   Gaussians, two moons, a spiral) for Chapter 12.
+* :mod:`~genai_notes.data.glyphs`: small grey-scale shapes and letters drawn by code, with
+  their labels and drawing parameters, for Chapter 12.
 
 >>> generate_corpus(1, seed=0)
 ['the prince walks to the castle with the horse .']
 """
 
+from genai_notes.data.glyphs import GlyphBatch, GlyphStyle, draw_glyphs, render_glyphs, tile
 from genai_notes.data.sentences import (
     LANGUAGES,
     Entropy,
@@ -34,4 +37,9 @@ __all__ = [
     "TwoMoons",
     "Spiral",
     "assign_to_centres",
+    "GlyphStyle",
+    "GlyphBatch",
+    "draw_glyphs",
+    "render_glyphs",
+    "tile",
 ]

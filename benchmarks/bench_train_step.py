@@ -6,6 +6,12 @@ Usage::
     python benchmarks/bench_train_step.py                 # both configs, table at the end
     python benchmarks/bench_train_step.py --configs small --rounds 3 --steps 30
     python benchmarks/bench_train_step.py engine --config small   # one measurement (JSON)
+    python benchmarks/bench_train_step.py --baseline /tmp/old --no-torch  # against a checkout
+
+``--baseline DIR`` times a second checkout of the project (for example a worktree of an older
+commit, ``git worktree add /tmp/old <commit>``) side by side with this one: each round runs
+DIR's own ``benchmarks/bench_train_step.py engine`` with DIR first on ``PYTHONPATH``, and the
+table adds the ratio of the two step times.
 
 PyTorch runs the same architecture with two attention implementations: ``sdpa``
 (``F.scaled_dot_product_attention``, a fused flash-attention kernel, as nanoGPT uses) and
@@ -23,7 +29,7 @@ time after warm-up steps; the table uses each side's best round (the one least d
 other processes, as ``timeit`` does) and also lists every round.
 
 FLOP estimate per token (the usual estimate, as in the PaLM paper's appendix B and nanoGPT's MFU):
-``6 · N + 12 · n_layer · seq · d_model`` where N counts the weights used in matrix
+``6 · N + 12 · n_layers · seq · d_model`` where N counts the weights used in matrix
 products (every Linear and the LM head, not the embedding lookups); the first term is the
 forward (2N) and backward (4N) matmuls, the second the attention scores and weighted sums.
 Achieved GFLOP/s is set against NumPy's own large-matmul (2048³ float32) GFLOP/s.
@@ -33,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -41,16 +48,16 @@ import time
 import numpy as np
 
 CONFIGS = {
-    "small": {"vocab": 65, "d_model": 64, "n_head": 4, "n_layer": 2, "block": 64, "batch": 32},
-    "large": {"vocab": 65, "d_model": 128, "n_head": 4, "n_layer": 4, "block": 128, "batch": 16},
+    "small": {"vocab": 65, "d_model": 64, "n_heads": 4, "n_layers": 2, "block": 64, "batch": 32},
+    "large": {"vocab": 65, "d_model": 128, "n_heads": 4, "n_layers": 4, "block": 128, "batch": 16},
 }
 
 
 def flops_per_step(cfg: dict[str, int]) -> float:
     """Estimated FLOPs of one training step (see the module docstring)."""
-    d, n_layer, seq = cfg["d_model"], cfg["n_layer"], cfg["block"]
-    n_matmul = n_layer * 12 * d * d + d * cfg["vocab"]  # qkv, out, 2 FFN layers; LM head
-    per_token = 6 * n_matmul + 12 * n_layer * seq * d
+    d, n_layers, seq = cfg["d_model"], cfg["n_layers"], cfg["block"]
+    n_matmul = n_layers * 12 * d * d + d * cfg["vocab"]  # qkv, out, 2 FFN layers; LM head
+    per_token = 6 * n_matmul + 12 * n_layers * seq * d
     return per_token * cfg["batch"] * seq
 
 
@@ -67,18 +74,22 @@ def median_seconds(step, warmup: int, steps: int) -> float:
 
 
 def run_engine(cfg: dict[str, int], warmup: int, steps: int) -> dict[str, float]:
-    from genai_notes.autograd import GPT, AdamW, GPTConfig, num_workers
+    from genai_notes.autograd import enable_speedups, num_workers
+    from genai_notes.gpt import GPT, GPTConfig
+    from genai_notes.nn import AdamW
 
+    enable_speedups()  # the thread pool and memory reuse, as genai_notes.nn.train does
     model = GPT(
         GPTConfig(
             vocab_size=cfg["vocab"],
             block_size=cfg["block"],
-            n_layer=cfg["n_layer"],
-            n_head=cfg["n_head"],
+            n_layers=cfg["n_layers"],
+            n_heads=cfg["n_heads"],
             d_model=cfg["d_model"],
+            fused=True,
         )
     )
-    opt = AdamW(model.parameters(), lr=1e-3, weight_decay=0.1)
+    opt = AdamW(model.parameters(), lr=1e-3, weight_decay=0.1, fused=True)
     rng = np.random.default_rng(0)
     idx = rng.integers(0, cfg["vocab"], (cfg["batch"], cfg["block"]))
     targets = rng.integers(0, cfg["vocab"], (cfg["batch"], cfg["block"]))
@@ -103,7 +114,7 @@ def run_torch(cfg: dict[str, int], warmup: int, steps: int, attention: str) -> d
 
     torch.set_num_threads(2)
     torch.manual_seed(0)
-    d, n_head, seq = cfg["d_model"], cfg["n_head"], cfg["block"]
+    d, n_heads, seq = cfg["d_model"], cfg["n_heads"], cfg["block"]
 
     class Block(nn.Module):
         def __init__(self) -> None:
@@ -116,11 +127,11 @@ def run_torch(cfg: dict[str, int], warmup: int, steps: int, attention: str) -> d
         def forward(self, x):
             b, t, _ = x.shape
             q, k, v = self.qkv(self.ln1(x)).split(d, dim=2)
-            q, k, v = (z.view(b, t, n_head, d // n_head).transpose(1, 2) for z in (q, k, v))
+            q, k, v = (z.view(b, t, n_heads, d // n_heads).transpose(1, 2) for z in (q, k, v))
             if attention == "sdpa":
                 y = tf.scaled_dot_product_attention(q, k, v, is_causal=True)
             else:
-                att = (q @ k.transpose(-2, -1)) * (d // n_head) ** -0.5
+                att = (q @ k.transpose(-2, -1)) * (d // n_heads) ** -0.5
                 att = att.masked_fill(~self.mask[:t, :t], float("-inf")).softmax(dim=-1)
                 y = att @ v
             x = x + self.proj(y.transpose(1, 2).reshape(b, t, d))
@@ -130,7 +141,7 @@ def run_torch(cfg: dict[str, int], warmup: int, steps: int, attention: str) -> d
         def __init__(self) -> None:
             super().__init__()
             self.wte, self.wpe = nn.Embedding(cfg["vocab"], d), nn.Embedding(seq, d)
-            self.blocks = nn.ModuleList(Block() for _ in range(cfg["n_layer"]))
+            self.blocks = nn.ModuleList(Block() for _ in range(cfg["n_layers"]))
             self.ln_f = nn.LayerNorm(d)
             self.head = nn.Linear(d, cfg["vocab"], bias=False)
 
@@ -167,9 +178,15 @@ def run_matmul() -> dict[str, float]:
     return {"gflops": 2 * 2048**3 / seconds / 1e9}
 
 
-def _child(args: list[str]) -> dict[str, float]:
+def _child(args: list[str], checkout: str | None = None) -> dict[str, float]:
+    """Run this script (or, with ``checkout``, that checkout's copy of it) in a fresh
+    interpreter and return the JSON it prints last."""
+    script, env = __file__, None
+    if checkout is not None:
+        script = os.path.join(checkout, "benchmarks", "bench_train_step.py")
+        env = {**os.environ, "PYTHONPATH": checkout}
     out = subprocess.run(
-        [sys.executable, __file__, *args], check=True, capture_output=True, text=True
+        [sys.executable, script, *args], check=True, capture_output=True, text=True, env=env
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -198,6 +215,9 @@ def main_table(args: argparse.Namespace) -> None:
         for _ in range(args.rounds):
             result = _child(["engine", "--config", name, *common])
             times["engine"].append(result["step_s"])
+            if args.baseline:
+                run = _child(["engine", "--config", name, *common], args.baseline)
+                times.setdefault("baseline", []).append(run["step_s"])
             for variant in variants if have_torch else ():
                 run = _child(["torch", "--config", name, "--attention", variant, *common])
                 times.setdefault(variant, []).append(run["step_s"])
@@ -217,6 +237,8 @@ def main_table(args: argparse.Namespace) -> None:
     header = ["config", "params", "engine tok/s"]
     for v in variants if have_torch else ():
         header += [f"torch ({v}) tok/s", f"engine/torch ({v})"]
+    if args.baseline:
+        header += ["baseline tok/s", "baseline/engine time"]
     header += ["engine GFLOP/s"] + [f"torch ({v}) GFLOP/s" for v in variants if have_torch]
     header += ["numpy matmul GFLOP/s"]
     print("| " + " | ".join(header) + " |")
@@ -225,6 +247,8 @@ def main_table(args: argparse.Namespace) -> None:
         cells = [r["config"], f"{r['params']:,}", f"{r['engine_tok_s']:,.0f}"]
         for v in variants if have_torch else ():
             cells += [f"{r[v + '_tok_s']:,.0f}", f"{r['ratio_vs_' + v]:.2f}"]
+        if args.baseline:
+            cells += [f"{r['baseline_tok_s']:,.0f}", f"{r['ratio_vs_baseline']:.2f}"]
         cells += [f"{r['engine_gflops']:.1f}"]
         cells += [f"{r[v + '_gflops']:.1f}" for v in variants if have_torch]
         cells += [f"{r['matmul_gflops']:.0f}"]
@@ -254,6 +278,9 @@ def main() -> None:
         "explicit masked softmax (the engine's algorithm), or both",
     )
     parser.add_argument("--no-torch", action="store_true", help="time the engine only")
+    parser.add_argument(
+        "--baseline", metavar="DIR", help="also time the engine of another checkout, side by side"
+    )
     args = parser.parse_args()
     if args.command == "engine":
         print(json.dumps(run_engine(CONFIGS[args.config], args.warmup, args.steps)))

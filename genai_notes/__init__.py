@@ -1,0 +1,32 @@
+"""genai_notes: every idea of the book built from scratch in NumPy, one module per concept.
+
+The modules follow the chapters. Read them in this order (each imports only what is
+above it):
+
+===================================  ===================================================
+module                               chapter
+===================================  ===================================================
+:mod:`genai_notes.data`              the synthetic languages and data sets (all)
+:mod:`genai_notes.bigram`            1, a character bigram model built by counting
+:mod:`genai_notes.sampling`          1, temperature and sampling
+:mod:`genai_notes.tokenizers`        2, character, word and byte-level BPE tokenizers
+:mod:`genai_notes.embeddings`        3, word2vec, similarity, neighbours, PCA, pooling
+:mod:`genai_notes.positional`        4, sinusoidal, learned and rotary positions
+:mod:`genai_notes.attention`         5, scaled dot-product attention, forward and backward
+:mod:`genai_notes.autograd`          Appendix A, the autograd engine (Tensor, ops)
+:mod:`genai_notes.nn`                7-8, modules, layers, transformer blocks, optimisers,
+                                     the training loop
+:mod:`genai_notes.gpt`               8, the GPT
+:mod:`genai_notes.viz`               figures and explorers for every chapter
+:mod:`genai_notes.exercises`         the auto-checked exercises of every chapter
+===================================  ===================================================
+
+Supporting modules: :mod:`genai_notes.lexicon` (the words of the synthetic world),
+:mod:`genai_notes.chapters` (the chapter list), :mod:`genai_notes.student` and
+:mod:`genai_notes.cli` (``genai-notes student``). Speed tricks live apart from the code the
+chapters teach, in :mod:`genai_notes.autograd.fused` and :mod:`genai_notes.nn.fused_blocks`.
+
+>>> import genai_notes.gpt
+>>> genai_notes.gpt.GPTConfig().n_layers
+2
+"""

@@ -84,6 +84,7 @@ def check_real(
     low: float | None = None,
     high: float | None = None,
     low_inclusive: bool = True,
+    high_inclusive: bool = True,
 ) -> float:
     """Return ``value`` as ``float`` if it is a finite real number in the given range.
 
@@ -104,9 +105,32 @@ def check_real(
         if not ok:
             sign = ">=" if low_inclusive else ">"
             raise ValueError(f"{name}: expected a number {sign} {low}, got {value}")
-    if high is not None and value > high:
-        raise ValueError(f"{name}: expected a number <= {high}, got {value}")
+    if high is not None:
+        ok = value <= high if high_inclusive else value < high
+        if not ok:
+            sign = "<=" if high_inclusive else "<"
+            raise ValueError(f"{name}: expected a number {sign} {high}, got {value}")
     return value
+
+
+def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
+    """Return ``axis`` as an index in ``[0, ndim)`` if it names an axis of an array with
+    ``ndim`` dimensions (negative axes count from the end, as in NumPy).
+
+    >>> check_axis(-1, 3)
+    2
+    >>> check_axis(5, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: axis: expected an axis of a 3-d array, in [-3, 3), got 5
+    """
+    if isinstance(axis, bool) or not isinstance(axis, Integral):
+        raise TypeError(f"{name}: expected an integer axis, got {describe(axis)}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(
+            f"{name}: expected an axis of a {ndim}-d array, in [{-ndim}, {ndim}), got {axis}"
+        )
+    return int(axis) % ndim
 
 
 def check_probability(value: Any, name: str) -> float:

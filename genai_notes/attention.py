@@ -1,9 +1,12 @@
-"""Scaled dot-product attention in plain NumPy, forward and backward.
+"""Scaled dot-product attention in plain NumPy, forward and backward: the code Chapter 5
+teaches, line by line.
 
-This is the single source of truth for chapter 5's worked examples *and* for the autograd
-engine: :func:`genai_notes.autograd.functional.scaled_dot_product_attention` and the fused
-multi-head attention node call :func:`scaled_dot_product_attention` for their forward pass
-and :func:`attention_backward` for their backward pass.
+The autograd engine's attention node
+(:func:`genai_notes.autograd.functional.scaled_dot_product_attention`) calls
+:func:`scaled_dot_product_attention` for its forward pass and :func:`attention_backward` for
+its backward pass. The engine's fast multi-head node uses kernels that compute the same
+numbers with fewer passes (:mod:`genai_notes.autograd.fused.attention`, tested against the
+functions here).
 
 Conventions used everywhere in the book:
 
@@ -22,11 +25,10 @@ array([[0.6698, 0.3302]])
 from __future__ import annotations
 
 import math
-from functools import lru_cache
 
 import numpy as np
 
-from genai_notes._checks import check_array, check_positive_int, check_real
+from genai_notes._checks import check_array, check_axis, check_positive_int, check_real
 
 __all__ = [
     "softmax",
@@ -37,31 +39,8 @@ __all__ = [
     "merge_heads",
     "scaled_dot_product_attention",
     "attention_backward",
-    "attention_scale",
-    "forward_kernel",
-    "backward_kernel",
+    "sum_to_shape",
 ]
-
-# exp(60) is about 1e26: with no score above this, exp cannot overflow float32 (~3e38).
-_MAX_SCORE = 60.0
-# A row of exponentials summing to less than this is recomputed with its exact maximum.
-_UNDERFLOW = 1e-30
-
-
-def _exp_normalise(x: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """Overwrite ``x`` with exp(x - shift) normalised along its last axis.
-
-    Returns the row sums *before* normalising, shape ``(..., 1)``, so callers can spot rows
-    whose exponentials underflowed. Rows that are entirely -inf (fully masked) have no
-    finite shift; they become zeros and report a sum of 0.
-    """
-    shift = np.where(np.isfinite(shift), shift, 0.0).astype(x.dtype, copy=False)
-    np.subtract(x, shift, out=x)
-    np.exp(x, out=x)
-    # A matrix-vector product sums rows several times faster than x.sum(-1) for short rows.
-    total = (x @ np.ones(x.shape[-1], dtype=x.dtype))[..., None]  # (..., 1)
-    np.multiply(x, 1.0 / np.where(total == 0.0, 1.0, total), out=x)
-    return total
 
 
 def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -80,10 +59,15 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     x = check_array(x, "x", finite=False, dtype_kind="fiu")
     if np.isnan(x).any() or np.isposinf(x).any():
         raise ValueError(f"x: expected finite values or -inf, got NaN or +inf in {x.shape}")
-    x = np.moveaxis(x.astype(np.result_type(x.dtype, np.float32)), axis, -1)
-    out = x.copy()
-    _exp_normalise(out, x.max(axis=-1, keepdims=True))
-    return np.moveaxis(out, -1, axis)
+    axis = check_axis(axis, x.ndim, "axis")
+    if x.shape[axis] == 0:
+        raise ValueError(f"x: expected at least one entry along axis {axis}, got shape {x.shape}")
+    x = x.astype(np.result_type(x.dtype, np.float32), copy=False)
+    row_max = x.max(axis=axis, keepdims=True)
+    row_max = np.where(np.isfinite(row_max), row_max, 0.0)  # an all -inf row stays -inf
+    exps = np.exp(x - row_max)  # every entry <= 1: no overflow
+    total = exps.sum(axis=axis, keepdims=True)
+    return exps / np.where(total == 0.0, 1.0, total)  # an all -inf row gives zeros
 
 
 def softmax_backward(y: np.ndarray, dy: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -172,6 +156,10 @@ def _check_qkv(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | N
     for name, a in (("q", q), ("k", k), ("v", v)):
         if a.ndim < 2 or a.dtype.kind != "f":
             raise ValueError(f"{name}: expected a float array (..., n, d), got {a.dtype} {a.shape}")
+        if not np.isfinite(a).all():
+            raise ValueError(f"{name}: expected finite values, got NaN or inf in {a.shape}")
+    if q.shape[-1] == 0:
+        raise ValueError(f"q: expected d_k >= 1 (the last axis), got shape {q.shape}")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(f"k: expected d_k={q.shape[-1]} (the last axis of q), got {k.shape}")
     if k.shape[-2] != v.shape[-2]:
@@ -212,8 +200,7 @@ def scaled_dot_product_attention(
     for a fully masked query, whose output is then 0).
 
     Dividing by √d_k keeps the scores' variance near 1 when q and k have unit-variance
-    entries, so the softmax does not saturate as d_k grows. The work is done by
-    :func:`forward_kernel`, which the autograd engine calls too.
+    entries, so the softmax does not saturate as d_k grows.
 
     >>> q = np.array([[1.0, 1.0], [0.0, 2.0]]); k = np.array([[2.0, 0.0], [0.0, 2.0]])
     >>> out, w = scaled_dot_product_attention(q, k, np.array([[1.0], [3.0]]))
@@ -226,75 +213,13 @@ def scaled_dot_product_attention(
     mask = None if mask is None else np.asarray(mask)
     _check_qkv(q, k, v, mask)
     temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
-    out, weights, inv_sums, _ = forward_kernel(q, k, v, mask, attention_scale(q, temperature))
-    weights *= inv_sums  # normalise the rows: exp(s) / Σ exp(s)
+    d_k = q.shape[-1]
+    scores = q @ k.swapaxes(-1, -2) / (math.sqrt(d_k) * temperature)  # (..., n_q, n_k)
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)  # a masked key gets weight exp(-inf) = 0
+    weights = softmax(scores, axis=-1)  # (..., n_q, n_k); a fully masked row is all 0
+    out = weights @ v  # (..., n_q, d_v)
     return out, weights
-
-
-def attention_scale(q: np.ndarray, temperature: float = 1.0) -> float:
-    """The factor ``1 / (√d_k · temperature)`` applied to the scores, as a Python float (a
-    NumPy float64 scalar would silently turn float32 arrays into float64)."""
-    return 1.0 / (math.sqrt(q.shape[-1]) * temperature)
-
-
-def forward_kernel(
-    q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None, scale: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray]]:
-    """Attention without argument checks: returns ``(out, exp_scores, inv_sums, operands)``.
-
-    ``weights = exp_scores * inv_sums`` (``inv_sums`` is ``(..., n_q, 1)``), but the rows are
-    left unnormalised and ``out = (exp_scores @ v) * inv_sums``: scaling the small ``out``
-    is cheaper than a pass over the ``(n_q, n_k)`` scores. ``operands`` holds contiguous
-    copies ``(scale · q, v)`` made for BLAS; the engine keeps all four for
-    :func:`backward_kernel`. ``mask`` may also be a float array of 0s and 1s.
-
-    Softmax is unchanged by subtracting a constant from a row, and the usual constant is
-    the row maximum, so that ``exp`` cannot overflow. Per-row maxima are a slow reduction in
-    NumPy, but the maximum of the whole array is fast (SIMD), and when no score exceeds 60
-    every ``exp`` stays far below float32's limit (about e⁸⁸): then no shift is needed at
-    all. Rows whose exponentials all underflow (sum below 1e-30, possible only if every
-    score of the row is below about -69) and chunks with a score above 60 are computed with
-    the exact row maximum. A fully masked row gets zero weights and a zero output.
-    """
-    dtype = np.result_type(q.dtype, k.dtype)
-    q_s = np.multiply(q, scale, dtype=dtype)  # (..., n_q, d_k), contiguous
-    k_t = np.ascontiguousarray(k.swapaxes(-1, -2), dtype=dtype)  # (..., d_k, n_k)
-    v = np.ascontiguousarray(v)  # BLAS is up to 2x faster on contiguous operands
-    scores = q_s @ k_t  # (..., n_q, n_k)
-    if scores.size and scores.max() > _MAX_SCORE:  # rare: shift every row by its maximum
-        _shift_by_row_max(scores, mask)
-    np.exp(scores, out=scores)
-    if mask is not None:
-        scores *= mask  # masked keys get weight 0
-    sums = scores @ _ones(scores.shape[-1], dtype)  # (..., n_q)
-    low = sums < _UNDERFLOW  # fully masked rows, or rows whose exponentials underflowed
-    if low.any():
-        rows = (q_s @ k_t)[low]  # (n_low, n_k): recompute those scores, then shift exactly
-        _shift_by_row_max(rows, None if mask is None else np.broadcast_to(mask, scores.shape)[low])
-        np.exp(rows, out=rows)
-        scores[low] = rows
-        sums[low] = rows @ _ones(rows.shape[-1], dtype)
-    inv_sums = np.divide(1.0, sums, out=np.zeros_like(sums), where=sums > 0)[..., None]
-    out = scores @ v  # (..., n_q, d_v)
-    out *= inv_sums
-    return out, scores, inv_sums, (q_s, v)
-
-
-def _shift_by_row_max(scores: np.ndarray, mask: np.ndarray | None) -> None:
-    """In place: masked entries to -inf, then subtract each row's maximum (fully masked rows
-    keep -inf everywhere, so ``exp`` turns them into zeros)."""
-    if mask is not None:
-        scores[np.broadcast_to(mask, scores.shape) == 0] = -np.inf
-    shift = scores.max(axis=-1, keepdims=True)
-    scores -= np.where(np.isfinite(shift), shift, 0.0)
-
-
-@lru_cache(maxsize=64)
-def _ones(n: int, dtype: np.dtype) -> np.ndarray:
-    """A read-only vector of ones: ``a @ ones`` sums rows with BLAS."""
-    ones = np.ones(n, dtype=dtype)
-    ones.flags.writeable = False
-    return ones
 
 
 def attention_backward(
@@ -304,17 +229,15 @@ def attention_backward(
     weights: np.ndarray,
     d_out: np.ndarray,
     temperature: float = 1.0,
-    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Gradients ``(dq, dk, dv)`` of a loss through :func:`scaled_dot_product_attention`.
 
-    With ``S = scale · q kᵀ``, ``W = softmax(S)`` and ``out = W v``:
-    ``dv = Wᵀ d_out``, ``dW = d_out vᵀ``, ``dS = W ⊙ (dW − rowsum(dW ⊙ W))`` and then
-    ``dq = scale · dS k``, ``dk = scale · dSᵀ q``. Masked entries have ``W = 0`` so they pass
-    no gradient. Shapes are those of the forward pass; ``d_out`` is ``(..., n_q, d_v)``.
-
-    The row sums need no ``(n_q, n_k)`` temporary: ``rowsum(dW ⊙ W)_i = Σ_j W_ij d_out_i·v_j
-    = d_out_i · out_i``. Pass the forward ``out`` to skip recomputing it.
+    With ``S = scale · q kᵀ`` (``scale = 1 / (√d_k · temperature)``), ``W = softmax(S)`` and
+    ``out = W v``, the chain rule backwards through each line of the forward pass gives
+    ``dv = Wᵀ d_out``, ``dW = d_out vᵀ``, ``dS = W ⊙ (dW − rowsum(dW ⊙ W))`` (softmax's
+    backward) and then ``dq = scale · dS k``, ``dk = scale · dSᵀ q``. Masked entries have
+    ``W = 0``, so they pass no gradient. Shapes are those of the forward pass; ``d_out`` is
+    ``(..., n_q, d_v)``; weights is the forward's ``(..., n_q, n_k)``.
 
     >>> q = np.ones((1, 2)); k = np.ones((3, 2)); v = np.arange(3.0)[:, None]
     >>> out, w = scaled_dot_product_attention(q, k, v)
@@ -323,62 +246,22 @@ def attention_backward(
     array([0.3333, 0.3333, 0.3333])
     """
     temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
-    if out is None:
-        out = weights @ v
-    return backward_kernel(q, k, v, weights, None, d_out, out, attention_scale(q, temperature))
+    scale = 1.0 / (math.sqrt(q.shape[-1]) * temperature)
+    dv = weights.swapaxes(-1, -2) @ d_out  # (..., n_k, d_v)
+    d_weights = d_out @ v.swapaxes(-1, -2)  # (..., n_q, n_k)
+    d_scores = softmax_backward(weights, d_weights) * scale  # through the softmax and scale
+    dq = d_scores @ k  # (..., n_q, d_k)
+    dk = d_scores.swapaxes(-1, -2) @ q  # (..., n_k, d_k)
+    return sum_to_shape(dq, q.shape), sum_to_shape(dk, k.shape), sum_to_shape(dv, v.shape)
 
 
-def backward_kernel(
-    q: np.ndarray,
-    k: np.ndarray,
-    v: np.ndarray,
-    exp_scores: np.ndarray,
-    inv_sums: np.ndarray | None,
-    d_out: np.ndarray,
-    out: np.ndarray,
-    scale: float,
-    row_dot: np.ndarray | None = None,
-    q_scaled: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """:func:`attention_backward` without checks, for ``W = exp_scores * inv_sums``
-    (``inv_sums=None`` means the weights are already normalised). Optional shortcuts from
-    the forward pass: ``row_dot = rowsum(d_out ⊙ out)``, shape ``(..., n_q)``, and
-    ``q_scaled = scale · q`` (contiguous, so faster to read than a strided view of q).
+def sum_to_shape(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum ``grad`` over the batch axes that were broadcast in the forward pass, so that it
+    has ``shape``, the shape of the input it belongs to.
 
-    The per-row factor ``r = inv_sums`` is moved onto the small operands:
-    ``dv = Eᵀ (r ⊙ d_out)``, ``G = E ⊙ (d_out vᵀ − D)``, ``dq = scale · r ⊙ (G k)``,
-    ``dk = scale · Gᵀ (r ⊙ q)``, where ``D_i = d_out_i · out_i``.
+    >>> sum_to_shape(np.ones((2, 3, 4)), (1, 3, 4)).shape
+    (1, 3, 4)
     """
-    dtype, d_v = exp_scores.dtype, v.shape[-1]
-    if row_dot is None:
-        row_dot = (d_out * out) @ _ones(d_v, dtype)  # D: (..., n_q)
-    # d_out vᵀ - D as one product: append -D_i to each row of d_out and a 1 to each value
-    # (subtracting a per-row constant would be a slow extra pass over (n_q, n_k)).
-    d_aug = np.empty((*row_dot.shape, d_v + 1), dtype=dtype)  # [d_out, -D]
-    d_aug[..., :d_v] = d_out
-    np.negative(row_dot, out=d_aug[..., d_v])
-    v_aug = np.empty((*v.shape[:-2], d_v + 1, v.shape[-2]), dtype=dtype)  # [vᵀ; 1]
-    v_aug[..., :d_v, :] = v.swapaxes(-1, -2)
-    v_aug[..., d_v, :] = 1.0
-    grad = d_aug @ v_aug  # (..., n_q, n_k)
-    grad *= exp_scores  # G (dS = scale · r ⊙ G)
-    if q_scaled is None:
-        q_scaled = q * scale
-    if inv_sums is None:
-        dv = exp_scores.swapaxes(-1, -2) @ d_out
-        dq = grad @ k
-        dq *= scale
-        dk = grad.swapaxes(-1, -2) @ q_scaled
-    else:
-        dv = exp_scores.swapaxes(-1, -2) @ (d_out * inv_sums)
-        dq = grad @ k
-        dq *= inv_sums * scale
-        dk = grad.swapaxes(-1, -2) @ (q_scaled * inv_sums)
-    return _sum_to(dq, q.shape), _sum_to(dk, k.shape), _sum_to(dv, v.shape)
-
-
-def _sum_to(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """Sum ``grad`` over the batch axes that were broadcast in the forward pass."""
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)

@@ -247,9 +247,6 @@ def test_attention_backward_matches_finite_differences(masked):
         rel_error(dv, numeric_grad(lambda x: loss(q, k, x), v)),
     )
     assert worst < 1e-6, worst
-    # passing the forward output gives the same gradients
-    for a, b in zip((dq, dk, dv), attention_backward(q, k, v, w, d_out, 1.3, out=out)):
-        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
 
 
 def test_attention_backward_sums_over_broadcast_batch_axes():

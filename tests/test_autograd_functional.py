@@ -91,7 +91,7 @@ def test_multi_head_attention_in_several_cache_blocks(monkeypatch):
         return fused.multi_head_attention(q, kv, 2, mask=mask, causal=True)
 
     whole = fn(Tensor(inputs[0]), Tensor(inputs[1])).data
-    monkeypatch.setattr(fused, "_ATTENTION_BLOCK", 1)
+    monkeypatch.setattr(fused.attention, "_ATTENTION_BLOCK", 1)
     np.testing.assert_allclose(fn(Tensor(inputs[0]), Tensor(inputs[1])).data, whole, rtol=1e-6)
     report = gradcheck(fn, inputs)
     assert report.passed, str(report)

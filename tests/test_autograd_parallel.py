@@ -11,7 +11,9 @@ import threading
 import numpy as np
 import pytest
 
-from genai_notes.autograd import GPT, AdamW, GPTConfig, Tensor, _parallel, fused, gradcheck
+from genai_notes.autograd import Tensor, _parallel, fused, gradcheck
+from genai_notes.gpt import GPT, GPTConfig
+from genai_notes.nn import AdamW
 
 RNG = np.random.default_rng(7)
 
@@ -32,7 +34,7 @@ def workers():
 def tiny_chunks(monkeypatch):
     """Cut even test-sized arrays into several chunks (attention: one sequence per block)."""
     monkeypatch.setattr(_parallel, "MIN_CHUNK_ELEMENTS", 1)
-    monkeypatch.setattr(fused, "_ATTENTION_BLOCK", 1)
+    monkeypatch.setattr(fused.attention, "_ATTENTION_BLOCK", 1)
 
 
 def test_chunk_bounds_cut_a_range_into_near_equal_pieces():
@@ -162,7 +164,7 @@ def test_chunked_fused_nodes_equal_the_unchunked_ones(monkeypatch, name, fn, inp
 
     whole = value_and_grads()  # test sizes are far below the chunking threshold: one chunk
     monkeypatch.setattr(_parallel, "MIN_CHUNK_ELEMENTS", 1)
-    monkeypatch.setattr(fused, "_ATTENTION_BLOCK", 1)
+    monkeypatch.setattr(fused.attention, "_ATTENTION_BLOCK", 1)
     assert _parallel.chunks(6, 4) == 2
     for got, want in zip(value_and_grads(), whole):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
@@ -170,8 +172,8 @@ def test_chunked_fused_nodes_equal_the_unchunked_ones(monkeypatch, name, fn, inp
 
 def _train(n_workers: int, config: GPTConfig, batch: int, steps: int) -> list[np.ndarray]:
     _parallel.set_num_workers(n_workers)
-    model = GPT(config)
-    opt = AdamW(model.parameters(), lr=1e-2, weight_decay=0.1)
+    model = GPT(config)  # the configs are fused: the fused nodes are what runs in parallel
+    opt = AdamW(model.parameters(), lr=1e-2, weight_decay=0.1, fused=True)
     rng = np.random.default_rng(3)
     idx = rng.integers(0, config.vocab_size, (batch, config.block_size))
     targets = rng.integers(0, config.vocab_size, (batch, config.block_size))
@@ -188,9 +190,12 @@ def _train(n_workers: int, config: GPTConfig, batch: int, steps: int) -> list[np
 @pytest.mark.parametrize(
     ("config", "batch"),
     [
-        (GPTConfig(vocab_size=11, block_size=8, n_layer=2, n_head=2, d_model=16), 3),
+        (GPTConfig(vocab_size=11, block_size=8, n_layers=2, n_heads=2, d_model=16, fused=True), 3),
         # the benchmark's small configuration: chunked at the real thresholds
-        (GPTConfig(vocab_size=65, block_size=64, n_layer=2, n_head=4, d_model=64), 32),
+        (
+            GPTConfig(vocab_size=65, block_size=64, n_layers=2, n_heads=4, d_model=64, fused=True),
+            32,
+        ),
     ],
     ids=["tiny chunks", "benchmark size"],
 )
@@ -199,7 +204,7 @@ def test_training_is_bitwise_identical_for_any_number_of_workers(
 ):
     if config.d_model == 16:
         monkeypatch.setattr(_parallel, "MIN_CHUNK_ELEMENTS", 1)
-        monkeypatch.setattr(fused, "_ATTENTION_BLOCK", 1)
+        monkeypatch.setattr(fused.attention, "_ATTENTION_BLOCK", 1)
     runs = [_train(n, config, batch, steps=3) for n in (1, 2, 3)]
     for other in runs[1:]:
         for a, b in zip(runs[0], other):

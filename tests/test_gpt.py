@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from genai_notes.autograd import (
-    GPT,
-    AdamW,
-    GPTConfig,
-    Tensor,
-    cross_entropy,
-    train,
-    warmup_cosine_lr,
-)
+from genai_notes.autograd import Tensor, cross_entropy
+from genai_notes.gpt import GPT, GPTConfig
+from genai_notes.nn import AdamW, train, warmup_cosine_lr
 
-TINY = GPTConfig(vocab_size=8, block_size=8, n_layer=1, n_head=2, d_model=16)
+TINY = GPTConfig(vocab_size=8, block_size=8, n_layers=1, n_heads=2, d_model=16)
 
 
 def test_parameter_count_by_hand():
@@ -41,7 +35,7 @@ def test_logits_shape_and_causality():
 
 def test_initial_loss_is_near_uniform():
     # GPT-2 initialisation gives near-uniform predictions: loss ≈ ln(vocab)
-    model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layer=2, n_head=2, d_model=32))
+    model = GPT(GPTConfig(vocab_size=50, block_size=16, n_layers=2, n_heads=2, d_model=32))
     idx = np.random.default_rng(0).integers(0, 50, (4, 16))
     assert model.loss(idx, idx).item() == pytest.approx(np.log(50), abs=0.05)
 
@@ -76,7 +70,7 @@ def test_save_load_round_trip_gives_identical_logits(tmp_path):
     assert not np.array_equal(fresh(idx).data, model(idx).data)
     fresh.load(tmp_path / "gpt.npz")
     np.testing.assert_array_equal(fresh(idx).data, model(idx).data)
-    other = GPT(GPTConfig(vocab_size=8, block_size=8, n_layer=2, n_head=2, d_model=16))
+    other = GPT(GPTConfig(vocab_size=8, block_size=8, n_layers=2, n_heads=2, d_model=16))
     with pytest.raises(KeyError, match=r"unexpected keys \[\]|missing keys \['blocks.1"):
         other.load(tmp_path / "gpt.npz")
 
@@ -153,7 +147,7 @@ def test_char_gpt_beats_a_counted_bigram_model():
     probs = counts / counts.sum(axis=1, keepdims=True)
     bigram_val = -np.mean(np.log(probs[val_ids[:-1], val_ids[1:]]))
 
-    cfg = GPTConfig(vocab_size=vocab, block_size=32, n_layer=2, n_head=4, d_model=48)
+    cfg = GPTConfig(vocab_size=vocab, block_size=32, n_layers=2, n_heads=4, d_model=48)
     model = GPT(cfg)
     rng = np.random.default_rng(0)
 
@@ -183,7 +177,7 @@ def test_char_gpt_beats_a_counted_bigram_model():
 @pytest.mark.parametrize(
     ("config", "error", "match"),
     [
-        (GPTConfig(d_model=30, n_head=4), ValueError, "n_head: d_model=30"),
+        (GPTConfig(d_model=30, n_heads=4), ValueError, "n_heads: d_model=30"),
         (GPTConfig(dropout=1.5), ValueError, "dropout: expected a number <= 1"),
         (GPTConfig(vocab_size=0), ValueError, "vocab_size: expected a positive integer"),
         (GPTConfig(block_size=2.5), TypeError, "block_size: expected a positive integer"),

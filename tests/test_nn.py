@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from genai_notes.attention import padding_mask
-from genai_notes.autograd import (
+from genai_notes.autograd import Tensor, gradcheck
+from genai_notes.nn import (
     Block,
     Dropout,
     Embedding,
@@ -15,8 +16,6 @@ from genai_notes.autograd import (
     Linear,
     Module,
     MultiHeadAttention,
-    Tensor,
-    gradcheck,
 )
 
 RNG = np.random.default_rng(3)

@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from genai_notes.autograd import SGD, AdamW, Tensor, clip_grad_norm, warmup_cosine_lr
+from genai_notes.autograd import Tensor
+from genai_notes.nn import SGD, AdamW, clip_grad_norm, warmup_cosine_lr
 
 
 def param(values, grad) -> Tensor:
@@ -161,28 +162,29 @@ def test_adamw_flat_buffers_follow_the_reference_algorithm():
         np.testing.assert_allclose(m, m_ref, rtol=1e-5, atol=1e-7)
 
 
-def test_adamw_flat_path_equals_the_per_parameter_loop_bitwise():
+@pytest.mark.parametrize(("dtype", "rtol"), [(np.float64, 1e-12), (np.float32, 1e-5)])
+def test_fused_adamw_equals_the_plain_loop(dtype, rtol):
     rng = np.random.default_rng(6)
     shapes = [(64, 33), (33,), (7, 5, 3)]
-    start = [rng.standard_normal(s).astype(np.float32) for s in shapes]
-    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
+    start = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(5)]
     results = []
-    for flat in (True, False):
-        params = [Tensor(a.copy(), requires_grad=True) for a in start]
-        opt = AdamW(params, lr=0.01, weight_decay=0.1)
-        opt._flat = flat  # False: the per-parameter loop (used for mixed dtypes)
+    for fused in (True, False):
+        params = [Tensor(a.copy(), requires_grad=True, dtype=dtype) for a in start]
+        opt = AdamW(params, lr=0.01, weight_decay=0.1, fused=fused)
+        assert (opt._flat is not None) == fused
         for step_grads in grads:
             for p, g in zip(params, step_grads):
                 p.grad = g
             opt.step()
         results.append([p.data.copy() for p in params])
     for a, b in zip(*results):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 1e-3)
 
 
 def test_adamw_updates_values_loaded_after_it_was_built():
     w = Tensor(np.zeros((2, 2)), requires_grad=True)
-    opt = AdamW([w], lr=0.1, weight_decay=0.0)
+    opt = AdamW([w], lr=0.1, weight_decay=0.0, fused=True)
     w.data = np.full((2, 2), 5.0, dtype=np.float32)  # e.g. Module.load_state_dict
     w.grad = np.ones((2, 2), dtype=np.float32)
     opt.step()  # first Adam step moves each entry by lr against the gradient's sign
@@ -193,7 +195,7 @@ def test_adamw_updates_values_loaded_after_it_was_built():
 def test_adamw_flat_mode_skips_a_parameter_without_gradient():
     a = Tensor(np.ones(3), requires_grad=True)
     b = Tensor(np.ones((2, 2)), requires_grad=True)
-    opt = AdamW([a, b], lr=0.1, weight_decay=0.0)
+    opt = AdamW([a, b], lr=0.1, weight_decay=0.0, fused=True)
     b.grad = np.ones((2, 2), dtype=np.float32)
     opt.step()
     np.testing.assert_array_equal(a.data, 1.0)

@@ -1,18 +1,21 @@
-"""A small reverse-mode autograd engine in NumPy, with the layers, optimisers and GPT
-built on it. Read the modules in this order:
+"""A small reverse-mode autograd engine in NumPy: the engine only. The layers, optimisers
+and training loop built on it are in :mod:`genai_notes.nn`, and the models in top-level
+modules such as :mod:`genai_notes.gpt`. Read the modules in this order:
 
 1. :mod:`~genai_notes.autograd.tensor`: the ``Tensor`` and ``backward``;
-2. :mod:`~genai_notes.autograd.ops` and :mod:`~genai_notes.autograd.shape_ops`: basic ops;
-3. :mod:`~genai_notes.autograd.functional`: fused ops (softmax, layer norm, cross-entropy,
-   attention) with hand-derived gradients;
+2. :mod:`~genai_notes.autograd.ops` and :mod:`~genai_notes.autograd.shape_ops`: the basic ops,
+   each with its backward rule beside it, and :mod:`~genai_notes.autograd.operators`, which
+   makes ``a + b``, ``a @ b`` and ``x[i]`` call them;
+3. :mod:`~genai_notes.autograd.functional`: closed-form gradients (linear, softmax, layer
+   norm, cross-entropy, attention), one graph node each;
 4. :mod:`~genai_notes.autograd.gradcheck`: checking gradients with finite differences;
-5. :mod:`~genai_notes.autograd.nn` and :mod:`~genai_notes.autograd.transformer`: modules;
-6. :mod:`~genai_notes.autograd.gpt`: the GPT model;
-7. :mod:`~genai_notes.autograd.optim` and :mod:`~genai_notes.autograd.training`;
-8. for speed: :mod:`~genai_notes.autograd.fused` (transformer nodes that save passes over
-   memory), :mod:`~genai_notes.autograd._parallel` (a small thread pool that shares each
-   node's work among the CPU cores; :func:`set_num_workers` sets its size) and
-   :mod:`~genai_notes.autograd._malloc` (memory reuse between steps).
+5. for speed, read last: :mod:`~genai_notes.autograd.fused` (kernels that compute the same
+   numbers with fewer passes, each tested against its plain version) and
+   :mod:`~genai_notes.autograd.speed` (a thread pool and memory reuse, off until
+   :func:`enable_speedups` turns them on).
+
+Importing the engine changes nothing outside it: no thread starts and no process-wide
+setting is made.
 
 >>> x = Tensor([3.0], requires_grad=True)
 >>> y = (x * x + 2.0 * x).sum()      # dy/dx = 2x + 2 = 8
@@ -20,8 +23,10 @@ built on it. Read the modules in this order:
 array([8.], dtype=float32)
 """
 
+# The tensor and its ops
+from genai_notes.autograd.tensor import Tensor, as_tensor, is_grad_enabled, no_grad  # isort: skip
+from genai_notes.autograd import operators  # noqa: F401  # isort: skip (attaches a + b, a @ b, ...)
 from genai_notes.autograd import functional, fused
-from genai_notes.autograd._malloc import keep_freed_memory
 from genai_notes.autograd._parallel import num_workers, set_num_workers
 from genai_notes.autograd.functional import (
     cross_entropy,
@@ -31,10 +36,7 @@ from genai_notes.autograd.functional import (
     scaled_dot_product_attention,
     softmax,
 )
-from genai_notes.autograd.fused import layer_norm_linear, linear_gelu, multi_head_attention
-from genai_notes.autograd.gpt import GPT, GPTConfig
 from genai_notes.autograd.gradcheck import GradcheckReport, gradcheck
-from genai_notes.autograd.nn import Dropout, Embedding, LayerNorm, Linear, Module, Parameter
 from genai_notes.autograd.ops import (
     add,
     div,
@@ -50,7 +52,6 @@ from genai_notes.autograd.ops import (
     tanh,
 )
 from genai_notes.autograd.ops import sum as sum_  # noqa: F401 (``sum`` would shadow a builtin)
-from genai_notes.autograd.optim import SGD, AdamW, Optimizer, clip_grad_norm, warmup_cosine_lr
 from genai_notes.autograd.shape_ops import (
     concatenate,
     dropout,
@@ -61,25 +62,22 @@ from genai_notes.autograd.shape_ops import (
     split,
     transpose,
 )
-from genai_notes.autograd.tensor import Tensor, as_tensor, is_grad_enabled, no_grad
-from genai_notes.autograd.training import History, evaluate, train
-from genai_notes.autograd.transformer import Block, FeedForward, MultiHeadAttention
+from genai_notes.autograd.speed import Speedups, enable_speedups
 
 __all__ = [
+    # the tensor and the graph
     "Tensor", "no_grad", "is_grad_enabled", "as_tensor",
+    # element-wise ops, products and reductions (ops.py)
     "add", "sub", "mul", "div", "power", "matmul", "mean", "exp", "log", "tanh", "relu",
-    "gelu", "reshape", "transpose", "getitem", "embedding", "concatenate", "split",
+    "gelu",
+    # shape ops (shape_ops.py)
+    "reshape", "transpose", "getitem", "embedding", "concatenate", "split",
     "masked_fill", "dropout",
+    # closed-form gradients (functional.py)
     "functional", "linear", "softmax", "log_softmax", "layer_norm", "cross_entropy",
     "scaled_dot_product_attention",
-    "fused", "linear_gelu", "layer_norm_linear", "multi_head_attention",
+    # checking gradients
     "gradcheck", "GradcheckReport",
-    "Module", "Parameter", "Linear", "Embedding", "LayerNorm", "Dropout",
-    "FeedForward", "MultiHeadAttention", "Block",
-    "GPT", "GPTConfig",
-    "Optimizer", "SGD", "AdamW", "clip_grad_norm", "warmup_cosine_lr",
-    "train", "evaluate", "History",
-    "set_num_workers", "num_workers",
+    # speed: kernels, the thread pool and memory reuse
+    "fused", "enable_speedups", "Speedups", "set_num_workers", "num_workers",
 ]  # fmt: skip
-
-keep_freed_memory()  # see _malloc.py: avoids a page fault per reused page on every step

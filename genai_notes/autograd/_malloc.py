@@ -5,9 +5,10 @@ By default glibc gives large freed blocks straight back to the kernel, so the ne
 takes a page fault on every 4 KiB page it touches again (measured on the small GPT of
 ``benchmarks/bench_train_step.py``: about 4,700 faults, roughly a quarter of the step
 time). Raising the ``mmap`` and ``trim`` thresholds with ``mallopt`` makes the process reuse
-that memory. It is called once when :mod:`genai_notes.autograd` is imported; set the
-environment variable ``GENAI_NOTES_KEEP_MEMORY=0`` to skip it. Elsewhere than Linux/glibc it
-does nothing.
+that memory. The setting is process-wide, so importing the engine never makes it:
+:func:`genai_notes.autograd.speed.enable_speedups` does (the training loop and the benchmarks
+call it); set the environment variable ``GENAI_NOTES_KEEP_MEMORY=0`` to skip it. Elsewhere
+than Linux/glibc it does nothing.
 """
 
 from __future__ import annotations

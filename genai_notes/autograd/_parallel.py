@@ -27,9 +27,12 @@ through OpenBLAS's per-thread setting ``openblas_set_num_threads_local`` (OpenBL
 0.3.27): :func:`blas_single` around parallel regions, the fused nodes and the whole backward
 pass. NumPy code outside the engine keeps its usual BLAS threads.
 
-The number of workers defaults to the number of CPU cores the process may use, at most
-:data:`MAX_CHUNKS` (more could not get work); set it with :func:`set_num_workers` or the
-environment variable ``GENAI_NOTES_WORKERS`` (``1`` turns the pool off).
+Nothing happens on import: the engine starts with one worker (no thread, no OpenBLAS
+lookup). :func:`set_num_workers` starts the pool, and :func:`genai_notes.autograd.speed.enable_speedups`
+(called by :func:`genai_notes.nn.train` and the benchmarks) starts it with
+:func:`default_workers` workers: the CPU cores the process may use, at most :data:`MAX_CHUNKS`
+(more could not get work), or the environment variable ``GENAI_NOTES_WORKERS`` (``1`` keeps
+the pool off).
 
 >>> out = np.zeros(6)
 >>> def fill(i):
@@ -60,6 +63,7 @@ __all__ = [
     "chunks",
     "blas_single",
     "single_blas_thread",
+    "default_workers",
 ]
 
 # Split an activation only if each chunk keeps at least this many elements: below it the
@@ -85,7 +89,9 @@ def _load_blas_local() -> Callable[[int], int] | None:
     return None
 
 
-_blas_local = _load_blas_local()
+# Looked up when the pool first gets a second worker (never on import).
+_blas_local: Callable[[int], int] | None = None
+_blas_looked_up = False
 
 
 class blas_single:  # noqa: N801 (used like a function: ``with blas_single():``)
@@ -148,9 +154,15 @@ def _worker(tasks: queue.SimpleQueue) -> None:
 
 
 def set_num_workers(n: int) -> None:
-    """Use ``n`` threads (the caller's included) for the engine's parallel regions."""
+    """Use ``n`` threads (the caller's included) for the engine's parallel regions.
+
+    ``n = 1`` stops the pool's threads; ``n > 1`` starts ``n - 1`` threads and looks up
+    OpenBLAS's per-thread setting (see the module docstring)."""
+    global _blas_local, _blas_looked_up
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n: expected a positive int, got {n!r}")
+    if n > 1 and not _blas_looked_up:
+        _blas_local, _blas_looked_up = _load_blas_local(), True
     with _state.lock:
         for _, tasks in _state.threads:
             tasks.put(None)
@@ -171,7 +183,7 @@ def num_workers() -> int:
     return _state.workers
 
 
-def _default_workers() -> int:
+def default_workers() -> int:
     """``GENAI_NOTES_WORKERS`` if set, else the usable cores, at most MAX_CHUNKS."""
     env = os.environ.get("GENAI_NOTES_WORKERS")
     if env:
@@ -239,6 +251,3 @@ def run(fn: Callable[[int], object], n_chunks: int) -> None:
         error = error or result
     if error is not None:
         raise error
-
-
-set_num_workers(_default_workers())

@@ -1,11 +1,13 @@
-"""Fused operations: one graph node each, with a backward rule derived by hand.
+"""Closed-form gradients: the layers' maths as one graph node each, with the backward rule
+derived by hand and written beside the forward.
 
 Building softmax, layer norm or cross-entropy out of ``exp``, ``sum`` and ``div`` nodes works
 (and is a good exercise), but costs several temporaries per step and loses precision. Each
-fused node below computes its forward pass in NumPy, keeps what its backward rule needs,
-and applies the closed-form gradient. Every rule is checked against finite differences in
-``tests/test_autograd_functional.py``. The transformer layers use further, speed-minded
-fusions from :mod:`genai_notes.autograd.fused`.
+node below computes its forward pass in plain NumPy, keeps what its backward rule needs, and
+applies the closed-form gradient. Every rule is checked against finite differences in
+``tests/test_autograd_functional.py``. These are the versions the chapters teach; the speed
+kernels that compute the same numbers with fewer passes live in
+:mod:`genai_notes.autograd.fused`.
 
 >>> logits = Tensor([[2.0, 0.0, 0.0]], requires_grad=True)
 >>> loss = cross_entropy(logits, np.array([0]))
@@ -21,7 +23,6 @@ import numpy as np
 
 from genai_notes import attention as _attn
 from genai_notes._checks import check_array, check_real
-from genai_notes.autograd import _parallel
 from genai_notes.autograd.tensor import Tensor
 
 __all__ = [
@@ -30,22 +31,15 @@ __all__ = [
     "log_softmax",
     "layer_norm",
     "cross_entropy",
+    "cross_entropy_targets",
     "scaled_dot_product_attention",
+    "check_linear",
 ]
 
 
-def _row_mean(a: np.ndarray) -> np.ndarray:
-    """Mean over the last axis of a 2-D array, ``(n, d) -> (n,)``, as a BLAS mat-vec
-    (several times faster than ``a.mean(-1)`` for short rows)."""
-    return a @ np.full(a.shape[-1], 1.0 / a.shape[-1], dtype=a.dtype)
-
-
-def _column_sum(a: np.ndarray) -> np.ndarray:
-    """Sum over the rows of a 2-D array, ``(n, d) -> (d,)``, as a BLAS vec-mat."""
-    return np.ones(a.shape[0], dtype=a.dtype) @ a
-
-
-def _check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[int, int]:
+def check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[int, int]:
+    """Check the shapes of a linear layer, ``x (..., d_in)``, ``weight (d_in, d_out)`` and
+    ``bias (d_out,)`` or None; return ``(d_in, d_out)``."""
     if weight.ndim != 2:
         raise ValueError(f"weight: expected shape (d_in, d_out), got {weight.shape}")
     d_in, d_out = weight.shape
@@ -65,10 +59,9 @@ def _linear_backward(
     dw = x2.T @ g2 if weight.requires_grad else None  # (d_in, d_out)
     if bias is None:
         return dx, dw
-    return dx, dw, (_column_sum(g2) if bias.requires_grad else None)
+    return dx, dw, (g2.sum(axis=0) if bias.requires_grad else None)
 
 
-@_parallel.single_blas_thread
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``x @ weight + bias`` for ``x (..., d_in)``, ``weight (d_in, d_out)``, ``bias (d_out,)``.
 
@@ -79,7 +72,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     >>> linear(Tensor(np.ones((2, 3, 4))), Tensor(np.ones((4, 5))), Tensor(np.ones(5))).shape
     (2, 3, 5)
     """
-    d_in, d_out = _check_linear(x, weight, bias)
+    d_in, d_out = check_linear(x, weight, bias)
     x2 = x.data.reshape(-1, d_in)  # (n, d_in)
     out = x2 @ weight.data  # (n, d_out)
     if bias is not None:
@@ -122,51 +115,47 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     return Tensor._node(out, (x,), backward, "log_softmax")
 
 
-@_parallel.single_blas_thread
 def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Tensor:
     """Normalise each row of ``x (..., d)`` to mean 0 and variance 1, then scale and shift:
     ``y = x̂ · weight + bias`` with ``x̂ = (x - μ) / √(σ² + eps)`` (biased variance).
 
-    Backward (per row, ``n = d``): ``dx = (1/σ̂) (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂))`` with
+    Backward (per row): ``dx = (dx̂ - mean(dx̂) - x̂ · mean(dx̂ · x̂)) / √(σ² + eps)`` with
     ``dx̂ = g · weight``; ``dweight = Σ g · x̂`` and ``dbias = Σ g`` over all rows.
 
     >>> y = layer_norm(Tensor([[1.0, 2.0, 3.0]]), Tensor(np.ones(3)), Tensor(np.zeros(3)))
     >>> np.round(y.data, 4)
     array([[-1.2247,  0.    ,  1.2247]], dtype=float32)
     """
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"x: expected shape (..., d) with d >= 1, got {x.shape}")
     d = x.shape[-1]
     for name, t in (("weight", weight), ("bias", bias)):
         if t.shape != (d,):
             raise ValueError(f"{name}: expected shape ({d},) to match x {x.shape}, got {t.shape}")
     eps = check_real(eps, "eps", low=0.0, low_inclusive=False)
     x2 = x.data.reshape(-1, d)  # (n, d)
-    x_hat = x2 - _row_mean(x2)[:, None]  # centred, normalised in place below
-    var = _row_mean(np.square(x_hat))  # (n,)
-    inv_std = (1.0 / np.sqrt(var + eps)).astype(x2.dtype)[:, None]  # (n, 1)
-    x_hat *= inv_std
-    out = x_hat * weight.data
-    out += bias.data
-    w = weight.data
+    centred = x2 - x2.mean(axis=-1, keepdims=True)
+    inv_std = 1.0 / np.sqrt((centred**2).mean(axis=-1, keepdims=True) + eps)  # (n, 1)
+    x_hat = centred * inv_std  # (n, d)
+    out = x_hat * weight.data + bias.data
 
     def backward(g: np.ndarray) -> tuple[Any, ...]:
         g2 = g.reshape(-1, d)
-        g_xhat = g2 * x_hat  # (n, d)
-        d_weight = _column_sum(g_xhat)
-        d_bias = _column_sum(g2)
-        w_over_d = w / d
-        mean_dxhat = (g2 @ w_over_d)[:, None]  # mean over the row of dx̂ = g · w
-        mean_dxhat_xhat = (g_xhat @ w_over_d)[:, None]  # mean of dx̂ · x̂
-        dx = g2 * w
-        dx -= mean_dxhat
-        np.multiply(x_hat, mean_dxhat_xhat, out=g_xhat)
-        dx -= g_xhat
+        d_xhat = g2 * weight.data
+        dx = d_xhat - d_xhat.mean(axis=-1, keepdims=True)
+        dx -= x_hat * (d_xhat * x_hat).mean(axis=-1, keepdims=True)
         dx *= inv_std
-        return dx.reshape(x.shape), d_weight, d_bias
+        return dx.reshape(x.shape), (g2 * x_hat).sum(axis=0), g2.sum(axis=0)
 
     return Tensor._node(out.reshape(x.shape), (x, weight, bias), backward, "layer_norm")
 
 
-def _check_targets(targets: Any, logits_shape: tuple[int, ...], ignore_index: int | None) -> Any:
+def cross_entropy_targets(
+    targets: Any, logits_shape: tuple[int, ...], ignore_index: int | None, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check ``targets`` against ``logits_shape`` ``(..., vocab)``. Returns the flat target
+    ids ``(n,)`` (ignored positions pick class 0, which their weight of 0 cancels) and each
+    position's weight in the mean ``(n,)``: ``1 / n_used``, or 0 where ignored."""
     targets = check_array(targets, "targets", dtype_kind="iu")
     if targets.shape != logits_shape[:-1]:
         raise ValueError(
@@ -175,8 +164,8 @@ def _check_targets(targets: Any, logits_shape: tuple[int, ...], ignore_index: in
         )
     vocab = logits_shape[-1]
     flat = targets.reshape(-1)
-    valid = None if ignore_index is None else flat != ignore_index
-    checked = flat if valid is None else flat[valid]
+    valid = np.ones(flat.shape, dtype=bool) if ignore_index is None else flat != ignore_index
+    checked = flat[valid]
     if checked.size == 0:
         raise ValueError("targets: every target equals ignore_index; the mean loss is undefined")
     if checked.min() < 0 or checked.max() >= vocab:
@@ -184,17 +173,18 @@ def _check_targets(targets: Any, logits_shape: tuple[int, ...], ignore_index: in
             f"targets: expected class ids in [0, {vocab}), got values in "
             f"[{checked.min()}, {checked.max()}]"
         )
-    return flat, valid
+    weights = np.where(valid, 1.0 / checked.size, 0.0).astype(dtype)
+    return np.where(valid, flat, 0), weights
 
 
-@_parallel.single_blas_thread
 def cross_entropy(logits: Tensor, targets: Any, ignore_index: int | None = None) -> Tensor:
     """Mean of ``-log softmax(logits)[target]`` over positions whose target is not
     ``ignore_index`` (padding).
 
     logits: ``(n, vocab)`` or ``(batch, seq, vocab)``; targets: integer array of the same
-    shape without the last axis. Backward: ``dlogits = (softmax(logits) - one_hot) / n_used``
-    on used positions and 0 on ignored ones.
+    shape without the last axis. Each row's log-softmax subtracts the row maximum first, so
+    ``exp`` cannot overflow. Backward: ``dlogits = (softmax(logits) - one_hot) / n_used`` on
+    used positions and 0 on ignored ones.
 
     >>> logits = Tensor([[0.0, 0.0], [5.0, 0.0]])
     >>> round(cross_entropy(logits, np.array([1, -1]), ignore_index=-1).item(), 4)
@@ -202,30 +192,18 @@ def cross_entropy(logits: Tensor, targets: Any, ignore_index: int | None = None)
     """
     if logits.ndim < 2:
         raise ValueError(f"logits: expected shape (..., vocab), got {logits.shape}")
-    flat, valid = _check_targets(targets, logits.shape, ignore_index)
-    vocab = logits.shape[-1]
-    z = logits.data.reshape(-1, vocab)  # (n, vocab)
+    flat, weights = cross_entropy_targets(targets, logits.shape, ignore_index, logits.dtype)
+    z = logits.data.reshape(-1, logits.shape[-1])  # (n, vocab)
+    shifted = z - z.max(axis=-1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (n, vocab)
     rows = np.arange(z.shape[0])
-    safe = flat if valid is None else np.where(valid, flat, 0)  # ignored rows pick class 0
-    # log-sum-exp is unchanged by a per-row shift; the row maximum keeps exp from
-    # overflowing, but when every logit lies in [-60, 60] no shift is needed, and checking
-    # that (two whole-array reductions) is much faster than per-row maxima.
-    in_range = z.size == 0 or (z.max() <= 60.0 and z.min() >= -60.0)
-    shifted = z if in_range else z - z.max(axis=-1, keepdims=True)
-    picked = shifted[rows, safe]  # shifted logit of the target
-    exp_z = np.exp(shifted)
-    total = exp_z @ np.ones(vocab, dtype=z.dtype)  # (n,)
-    losses = np.log(total) - picked  # (n,)
-    n_used = z.shape[0] if valid is None else int(valid.sum())
-    weights = np.full(z.shape[0], 1.0 / n_used, dtype=z.dtype)
-    if valid is not None:
-        weights[~valid] = 0.0
-    loss = np.asarray(losses @ weights, dtype=z.dtype)
+    losses = -log_probs[rows, flat]  # (n,): the target's negative log-probability
+    loss = np.asarray((losses * weights).sum(), dtype=z.dtype)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray]:
-        coef = weights * g  # d loss / d loss_i, zero for ignored rows
-        dz = exp_z * (coef / total)[:, None]  # softmax · coef
-        dz[rows, safe] -= coef
+        dz = np.exp(log_probs)  # softmax(z)
+        dz[rows, flat] -= 1.0  # minus the one-hot target
+        dz *= (weights * g)[:, None]  # 1 / n_used on used rows, 0 on ignored ones
         return (dz.reshape(logits.shape),)
 
     return Tensor._node(loss, (logits,), backward, "cross_entropy")
@@ -247,6 +225,6 @@ def scaled_dot_product_attention(
     out, weights = _attn.scaled_dot_product_attention(q.data, k.data, v.data, mask, temperature)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        return _attn.attention_backward(q.data, k.data, v.data, weights, g, temperature, out)
+        return _attn.attention_backward(q.data, k.data, v.data, weights, g, temperature)
 
     return Tensor._node(out, (q, k, v), backward, "attention")

@@ -16,6 +16,11 @@ Gradient semantics (as in PyTorch):
   ``retain_graph`` flag; the graph is freed when the output tensor is garbage-collected;
 * inside ``with no_grad():`` no graph is recorded (inference, optimiser updates).
 
+Python's operators on tensors (``a + b``, ``a @ b``, ``x[i]``, ``x.sum()``, ...) are the ops
+of :mod:`~genai_notes.autograd.ops` and :mod:`~genai_notes.autograd.shape_ops`; they are
+attached to the class in :mod:`~genai_notes.autograd.operators`, so this file, which every op
+imports, imports no op itself.
+
 >>> x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
 >>> y = (x * x).sum()
 >>> y.backward()
@@ -32,7 +37,6 @@ from typing import Any
 import numpy as np
 
 from genai_notes._checks import describe
-from genai_notes.autograd import _parallel
 
 __all__ = ["Tensor", "no_grad", "is_grad_enabled", "as_tensor", "unbroadcast"]
 
@@ -204,8 +208,6 @@ class Tensor:
                     stack.append((parent, False))
         return order
 
-    # With the engine's thread pool on, BLAS runs single-threaded here (see _parallel.py).
-    @_parallel.single_blas_thread
     def backward(self, grad: Any = None) -> None:
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
 
@@ -259,80 +261,6 @@ class Tensor:
         else:
             self.grad += g
 
-    # -- operators (implemented in ops.py and shape_ops.py) ----------------------------
-    def __add__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _ops.add(self, other)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ops.sub(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ops.sub(other, self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ops.mul(self, other)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ops.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ops.div(other, self)
-
-    def __neg__(self) -> Tensor:
-        return _ops.mul(self, -1.0)
-
-    def __pow__(self, exponent: float) -> Tensor:
-        return _ops.power(self, exponent)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _ops.matmul(other, self)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return _shape_ops.getitem(self, index)
-
-    def sum(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.sum(self, axis, keepdims)
-
-    def mean(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis, keepdims)
-
-    def exp(self) -> Tensor:
-        return _ops.exp(self)
-
-    def log(self) -> Tensor:
-        return _ops.log(self)
-
-    def tanh(self) -> Tensor:
-        return _ops.tanh(self)
-
-    def relu(self) -> Tensor:
-        return _ops.relu(self)
-
-    def gelu(self) -> Tensor:
-        return _ops.gelu(self)
-
-    def reshape(self, *shape: Any) -> Tensor:
-        return _shape_ops.reshape(self, shape[0] if len(shape) == 1 else shape)
-
-    def transpose(self, *axes: Any) -> Tensor:
-        return _shape_ops.transpose(self, axes[0] if len(axes) == 1 else (axes or None))
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 (NumPy's name)
-        return _shape_ops.transpose(self, None)
-
-    def masked_fill(self, mask: Any, value: float) -> Tensor:
-        return _shape_ops.masked_fill(self, mask, value)
-
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:
     """``value`` if it is a Tensor, else a constant (no-grad) Tensor of ``like``'s dtype."""
@@ -362,8 +290,3 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
     return grad
-
-
-# ops.py and shape_ops.py import Tensor, so they are imported after it is defined.
-from genai_notes.autograd import ops as _ops  # noqa: E402
-from genai_notes.autograd import shape_ops as _shape_ops  # noqa: E402

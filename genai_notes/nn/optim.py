@@ -1,7 +1,7 @@
 """Optimisers (SGD with momentum, AdamW), gradient clipping and a learning-rate schedule.
 
-Updates happen in place on ``param.data`` with preallocated buffers, so a step allocates
-almost nothing. Python floats are used for every scalar so float32 parameters stay float32.
+Updates happen in place on ``param.data``. Python floats are used for every scalar so
+float32 parameters stay float32.
 
 >>> w = Tensor([1.0], requires_grad=True)
 >>> opt = SGD([w], lr=0.1)
@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from genai_notes._checks import check_nonnegative_int, check_real
-from genai_notes.autograd import _parallel
-from genai_notes.autograd.tensor import Tensor
+from genai_notes._checks import check_nonnegative_int, check_real, describe
+from genai_notes.autograd import Tensor
+from genai_notes.autograd.fused.adamw import FlatAdamW
 
 __all__ = ["Optimizer", "SGD", "AdamW", "clip_grad_norm", "warmup_cosine_lr"]
 
@@ -84,22 +84,22 @@ class AdamW(Optimizer):
 
         p ← p · (1 − lr · weight_decay)                      (only if decay(p))
         m ← β₁ m + (1 − β₁) g;      v ← β₂ v + (1 − β₂) g²
-        p ← p − lr / (1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + eps)
+        m̂ = m / (1 − β₁ᵗ);          v̂ = v / (1 − β₂ᵗ)
+        p ← p − lr · m̂ / (√v̂ + eps)
 
     ``decay`` picks which parameters are decayed; the default decays every parameter with
     ``ndim >= 2``: the weight matrices **and the embedding tables** (as nanoGPT does), but
     not biases or LayerNorm gains, whose decay toward 0 would fight their role.
 
-    Fast path: when all parameters share one dtype, their values, ``m`` and ``v`` live in
-    three flat buffers (each ``param.data``, ``m[i]`` and ``v[i]`` is a view into one), the
-    decayed parameters first. A step then copies the gradients into a flat buffer and does a
-    dozen ufunc calls on cache-sized blocks of it, shared out over the engine's thread pool,
-    instead of a dozen calls per parameter. It computes exactly what the per-parameter loop
-    computes (the same operations on every element). If ``param.data`` is replaced (e.g. by
-    ``load_state_dict``), the new values are copied into the buffer at the next step.
-    """
+    ``fused=True`` runs the same update over flat buffers of all the parameters
+    (:class:`genai_notes.autograd.fused.adamw.FlatAdamW`), which is much faster for a model
+    of many small parameters; each ``param.data`` then becomes a view into one buffer.
 
-    _BLOCK = 1 << 16  # elements per block of the flat update (five arrays stay in L2 cache)
+    >>> w = Tensor([1.0], requires_grad=True); opt = AdamW([w], lr=0.1, weight_decay=0.0)
+    >>> w.grad = np.array([5.0], dtype=np.float32); opt.step()
+    >>> w.data      # the first step moves by lr, whatever the gradient's size
+    array([0.9], dtype=float32)
+    """
 
     def __init__(
         self,
@@ -109,116 +109,52 @@ class AdamW(Optimizer):
         eps: float = 1e-8,
         weight_decay: float = 0.01,
         decay: Callable[[Tensor], bool] = _is_matrix,
+        fused: bool = False,
     ) -> None:
         super().__init__(params, lr)
+        if not isinstance(betas, tuple | list):
+            raise TypeError(f"betas: expected a pair (beta1, beta2), got {describe(betas)}")
         if len(betas) != 2:
-            raise ValueError(f"betas: expected two numbers, got {betas!r}")
-        self.beta1 = check_real(betas[0], "betas[0]", low=0.0, high=1.0)
-        self.beta2 = check_real(betas[1], "betas[1]", low=0.0, high=1.0)
+            raise ValueError(f"betas: expected a pair (beta1, beta2), got {betas!r}")
+        # β = 1 would make the bias correction 1 − βᵗ zero.
+        self.beta1 = check_real(betas[0], "betas[0]", low=0.0, high=1.0, high_inclusive=False)
+        self.beta2 = check_real(betas[1], "betas[1]", low=0.0, high=1.0, high_inclusive=False)
         self.eps = check_real(eps, "eps", low=0.0, low_inclusive=False)
         self.weight_decay = check_real(weight_decay, "weight_decay", low=0.0)
         self.decayed = [bool(decay(p)) for p in self.params]
         self.t = 0
-        self._flat = len({p.data.dtype for p in self.params}) == 1 and len(
-            {id(p) for p in self.params}
-        ) == len(self.params)
-        if not self._flat:
+        self._flat = None
+        if fused and FlatAdamW.supports(self.params):
+            self._flat = FlatAdamW(self.params, self.decayed)
+            self.m, self.v = self._flat.m, self._flat.v
+        else:
             self.m = [np.zeros_like(p.data) for p in self.params]
             self.v = [np.zeros_like(p.data) for p in self.params]
-            self._scratch = [np.empty_like(p.data) for p in self.params]
-            return
-        # Decayed parameters first, so that the decay is one slice of the flat buffer.
-        order = sorted(range(len(self.params)), key=lambda i: not self.decayed[i])
-        dtype = self.params[0].data.dtype
-        total = sum(p.data.size for p in self.params)
-        self._p, self._g = np.empty(total, dtype), np.empty(total, dtype)
-        self._m, self._v = np.zeros(total, dtype), np.zeros(total, dtype)
-        self._tmp = np.empty(total, dtype)
-        self._slices: list[slice] = [slice(0, 0)] * len(self.params)
-        start = 0
-        for i in order:
-            size = self.params[i].data.size
-            self._slices[i] = slice(start, start + size)
-            start += size
-        self._n_decayed = sum(self.params[i].data.size for i in order if self.decayed[i])
-        shapes = [p.data.shape for p in self.params]
-        self.m = [self._m[s].reshape(shape) for s, shape in zip(self._slices, shapes)]
-        self.v = [self._v[s].reshape(shape) for s, shape in zip(self._slices, shapes)]
-        self._views = [self._p[s].reshape(shape) for s, shape in zip(self._slices, shapes)]
-        for p, view in zip(self.params, self._views):
-            view[...] = p.data
-            p.data = view
-        self._bounds = list(range(0, total, self._BLOCK)) + [total]
 
     def step(self) -> None:
         """Apply one AdamW update using the current ``.grad`` of each parameter."""
         self.t += 1
-        if self._flat and self._flat_ready():
-            for p, s in zip(self.params, self._slices):
-                self._g[s] = p.grad.reshape(-1)
-            _parallel.run(self._flat_block, len(self._bounds) - 1)
+        lr, b1, b2 = self.lr, self.beta1, self.beta2
+        if self._flat is not None and self._flat.ready():
+            self._flat.step(
+                lr=lr, t=self.t, betas=(b1, b2), eps=self.eps, weight_decay=self.weight_decay
+            )
             return
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                self._update(p.data, p.grad, self.m[i], self.v[i], self.decayed[i])
-
-    def _flat_ready(self) -> bool:
-        """True if every parameter has a gradient and its values are in the flat buffer
-        (values replaced since the last step are copied back in)."""
-        for p, view in zip(self.params, self._views):
-            if p.grad is None or p.grad.shape != view.shape:
-                return False
-            if p.data is not view:
-                if p.data.shape != view.shape or p.data.dtype != view.dtype:
-                    return False
-                view[...] = p.data
-                p.data = view
-        return True
-
-    def _flat_block(self, j: int) -> None:
-        lo, hi = self._bounds[j], self._bounds[j + 1]
-        n_dec = min(max(self._n_decayed - lo, 0), hi - lo)  # decayed elements in the block
-        self._update(
-            self._p[lo:hi], self._g[lo:hi], self._m[lo:hi], self._v[lo:hi], n_dec, self._tmp[lo:hi]
-        )
-
-    def _update(
-        self,
-        p: np.ndarray,
-        g: np.ndarray,
-        m: np.ndarray,
-        v: np.ndarray,
-        decayed: bool | int,
-        tmp: np.ndarray | None = None,
-    ) -> None:
-        """The AdamW update of one parameter or one block, in place; ``decayed``: True/False,
-        or the number of leading elements to decay."""
-        b1, b2, lr = self.beta1, self.beta2, self.lr
-        step_size = lr / (1.0 - b1**self.t)
-        inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - b2**self.t)
-        tmp = np.empty_like(p) if tmp is None else tmp
-        if self.weight_decay and decayed:
-            shrink = 1.0 - lr * self.weight_decay
-            if decayed is True:
-                p *= shrink
-            else:
-                p[:decayed] *= shrink
-        m *= b1
-        np.multiply(g, 1.0 - b1, out=tmp)
-        m += tmp
-        v *= b2
-        np.multiply(g, g, out=tmp)
-        tmp *= 1.0 - b2
-        v += tmp
-        np.sqrt(v, out=tmp)
-        tmp *= inv_sqrt_bc2
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp)
-        tmp *= step_size
-        p -= tmp
+        for p, m, v, decayed in zip(self.params, self.m, self.v, self.decayed):
+            if p.grad is None:
+                continue
+            g = p.grad
+            if decayed and self.weight_decay:
+                p.data *= 1.0 - lr * self.weight_decay
+            m *= b1
+            m += (1.0 - b1) * g
+            v *= b2
+            v += (1.0 - b2) * g * g
+            m_hat = m / (1.0 - b1**self.t)
+            v_hat = v / (1.0 - b2**self.t)
+            p.data -= lr * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
-@_parallel.single_blas_thread
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients together so their global L2 norm is at most ``max_norm``.
 

@@ -21,7 +21,7 @@ from genai_notes.exercises.ch02 import (
     _non_ascii_is_two,
     _one_byte_each,
 )
-from genai_notes.exercises.core import mistake
+from genai_notes.exercises.core import Mistake, Question
 from genai_notes.tokenizers import (
     BPETokenizer,
     CharTokenizer,
@@ -41,11 +41,11 @@ RANDOM_ID_LISTS = [RNG.integers(0, 4, size=n).tolist() for n in (0, 1, 2, 3, 10,
 
 
 @pytest.mark.parametrize("ids", RANDOM_ID_LISTS)
-def test_count_pairs_matches_the_package(ids):
+def test_pair_counts_matches_the_package(ids):
     assert ch02.q1.reference(ids) == pair_counts(ids)
 
 
-def test_count_pairs_by_hand():
+def test_pair_counts_by_hand():
     assert ch02.q1.reference([5, 5, 5]) == {(5, 5): 2}
     assert ch02.q1.reference([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1}
     assert ch02.q1.reference([]) == {}
@@ -92,7 +92,7 @@ def test_encode_word_by_hand():
     assert ch02.q3.reference("é", []) == [195, 169]
 
 
-@pytest.mark.parametrize("case", ch02._UTF8_CASES)
+@pytest.mark.parametrize("case", ch02.q4.cases)
 def test_utf8_byte_counts_match_python_encoder(case):
     (text,) = case
     assert ch02.q4.reference(text) == [len(char.encode("utf-8")) for char in text]
@@ -168,7 +168,7 @@ def test_a_mistake_does_not_get_another_mistakes_message():
     message = ch02.q2.evaluate(_merge_dropping_last).message
     assert "first occurrence" not in message and "skip both" not in message
     # Returning a whole count instead of a list is a type error, reported as such.
-    message = ch02.q4.evaluate(lambda text: len(text.encode("utf-8"))).message
+    message = ch02.q4.evaluate(lambda text: len(text)).message
     assert "expected a list, got int" in message
 
 
@@ -179,5 +179,98 @@ def test_a_plain_wrong_answer_gets_no_misleading_diagnosis():
 
 
 def test_a_mistake_rule_that_could_never_fire_is_rejected():
-    with pytest.raises(ValueError, match="wrong: _count_pairs agrees with the reference"):
-        mistake(ch02._count_pairs, ch02._PAIR_CASES, ch02._count_pairs, "never")
+    with pytest.raises(ValueError, match="mistakes: pair_counts agrees with the reference"):
+        Question(
+            "x",
+            kind="function",
+            reference=ch02.pair_counts,
+            cases=ch02._PAIR_CASES,
+            mistakes=[Mistake(ch02.pair_counts, "never")],
+        )
+
+
+# --- the mistakes the issue lists, written as a learner would ----------------------------------
+
+
+def test_counting_each_pair_once_is_not_called_a_missing_last_pair():
+    def once(ids):
+        return {pair: 1 for pair in zip(ids, ids[1:])}
+
+    message = ch02.q1.evaluate(once).message
+    assert "every pair got the count 1" in message
+    assert "last pair" not in message
+    assert "the pair (1, 2): expected 2, got 1" in message
+
+
+def _counts_with_le_at(*limits_with_le):
+    """The learner's loop, with <= instead of < at the given limits."""
+
+    def below(code_point, limit):
+        return code_point <= limit if limit in limits_with_le else code_point < limit
+
+    def counts(text):
+        out = []
+        for char in text:
+            if below(ord(char), 0x80):
+                out.append(1)
+            elif below(ord(char), 0x800):
+                out.append(2)
+            elif below(ord(char), 0x10000):
+                out.append(3)
+            else:
+                out.append(4)
+        return out
+
+    return counts
+
+
+@pytest.mark.parametrize(
+    ("limits", "diagnosis"),
+    [
+        ((0x80,), "not <= 0x80"),
+        ((0x800,), "not <= 0x800"),
+        ((0x10000,), "not <= 0x10000"),
+        ((0x80, 0x800, 0x10000), "compare with <, not <="),
+    ],
+)
+def test_off_by_one_limits_are_rejected_with_their_own_diagnosis(limits, diagnosis):
+    feedback = ch02.q4.evaluate(_counts_with_le_at(*limits))
+    assert feedback.status == "incorrect"
+    assert diagnosis in feedback.message
+
+
+def _by_encoding(text):
+    return [len(char.encode("utf-8")) for char in text]
+
+
+def _helper_counts(char):
+    return len(char.encode())
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _by_encoding,
+        lambda text: [len(c.encode()) for c in text],
+        lambda text: [len(bytes(c, "utf-8")) for c in text],
+        lambda text: [len(str.encode(c)) for c in text],
+        lambda text: [_helper_counts(c) for c in text],
+    ],
+)
+def test_using_encode_is_rejected_although_the_counts_are_right(answer):
+    assert answer("héllo 中🙂") == [1, 2, 1, 1, 1, 1, 3, 4]
+    feedback = ch02.q4.evaluate(answer)
+    assert feedback.status == "incorrect"
+    assert "without encoding the text" in feedback.message
+
+
+def test_a_stub_that_mentions_nothing_forbidden_is_still_not_attempted():
+    def utf8_byte_counts(text):
+        raise NotImplementedError
+
+    assert ch02.q4.evaluate(utf8_byte_counts).status == "not attempted"
+
+
+def test_byte_counts_are_reported_by_character():
+    message = ch02.q4.evaluate(_non_ascii_is_two).message
+    assert "character '中' (position 0): expected 3, got 2" in message

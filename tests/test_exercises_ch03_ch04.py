@@ -51,20 +51,70 @@ def test_ch03_typical_mistakes_get_specific_feedback():
         return float(a @ b)
 
     message = ch03.q2.evaluate(dot_only).message
-    assert "lies between -1 and 1" in message
+    assert "that is the dot product" in message
+
+    def divided_by_a_squared(a, b):  # no listed mistake: the range rule speaks
+        return float(a @ b / (a @ a))
+
+    assert "lies between -1 and 1" in ch03.q2.evaluate(divided_by_a_squared).message
 
     def includes_itself(word, words, matrix):
         query = matrix[words.index(word)]
         scores = matrix @ query / np.linalg.norm(matrix, axis=1) / np.linalg.norm(query)
         return words[int(np.argmax(scores))]
 
-    assert "leave the query out" in ch03.q3.evaluate(includes_itself).message
+    message = ch03.q3.evaluate(includes_itself).message
+    assert "you returned the query word 'king' itself" in message
+
+
+def test_ch03_a_dot_product_is_not_a_cosine():
+    def nearest_by_dot(word, words, matrix):
+        query = matrix[words.index(word)]
+        best, best_score = None, -np.inf
+        for candidate, vector in zip(words, matrix):
+            if candidate != word and query @ vector > best_score:
+                best, best_score = candidate, query @ vector
+        return best
+
+    feedback = ch03.q3.evaluate(nearest_by_dot)
+    assert feedback.status == "incorrect"
+    assert "expected 'dog', got 'car'" in feedback.message
+    assert "a plain dot product favours long vectors" in feedback.message
+    assert "query word" not in feedback.message  # 'car' is not the query
+
+    def dot_as_cosine(a, b):
+        return float(a @ b)
+
+    message = ch03.q2.evaluate(dot_as_cosine).message
+    assert "that is the dot product; divide it by the lengths of both vectors" in message
+
+
+@pytest.mark.parametrize("answer", ["queen", "man", "cake"])
+def test_ch03_query_diagnosis_fires_only_for_the_query_itself(answer):
+    # "queen", "man" and "cake" are never a query, so returning one is a plain wrong answer;
+    # before, any of {king, bread, woman} was called "the query", whatever the query was.
+    feedback = ch03.q3.evaluate(lambda word, words, matrix: answer)
+    assert feedback.status == "incorrect"
+    assert "query word" not in feedback.message
+
+
+def test_ch03_returning_another_query_word_is_not_called_the_query():
+    # For the query "bread", "king" is a query word of another case, not this one's.
+    feedback = ch03.q3.evaluate(
+        lambda word, words, matrix: (
+            "king" if word == "bread" else ch03.nearest_word(word, words, matrix)
+        )
+    )
+    assert "expected 'cake', got 'king'" in feedback.message
+    assert "query word" not in feedback.message
 
     def divides_by_seq(x, mask):
         return (x * mask[..., None]).sum(axis=1) / x.shape[1]
 
     feedback = ch03.q5.evaluate(divides_by_seq)
-    assert feedback.status == "incorrect" and "values differ" in feedback.message
+    assert feedback.status == "incorrect"
+    assert "you divided by seq" in feedback.message
+    assert "sentence 0, channel" in feedback.message
 
     def wrong_sign(center, context, negatives):
         return float(-np.log1p(np.exp(-(center @ context))))
@@ -89,7 +139,44 @@ def test_ch04_typical_mistakes_get_specific_feedback():
         pe = ch04.q1.reference(seq, d_model)
         return np.concatenate([pe[:, 0::2], pe[:, 1::2]], axis=1)
 
-    assert "values differ" in ch04.q1.evaluate(sin_then_cos_halves).message
+    message = ch04.q1.evaluate(sin_then_cos_halves).message
+    assert "sines and cosines are interleaved" in message
+    assert "position " in message and "dimension " in message
+
+    def exponent_i_over_d(seq, d_model):
+        angles = np.arange(seq)[:, None] / 10000.0 ** (np.arange(d_model // 2) / d_model)
+        pe = np.zeros((seq, d_model))
+        pe[:, 0::2], pe[:, 1::2] = np.sin(angles), np.cos(angles)
+        return pe
+
+    assert "the exponent is 2i/d_model" in ch04.q1.evaluate(exponent_i_over_d).message
+
+    def rotation_the_rope_way(k, d_model):  # counter-clockwise blocks on (sin, cos) pairs
+        m = np.zeros((d_model, d_model))
+        for i in range(d_model // 2):
+            a = k / 10000 ** (2 * i / d_model)
+            m[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [
+                [np.cos(a), -np.sin(a)],
+                [np.sin(a), np.cos(a)],
+            ]
+        return m
+
+    assert "the rotation turns the wrong way" in ch04.q2.evaluate(rotation_the_rope_way).message
+
+    def rope_half_split(x, position):
+        d = len(x)
+        angles = position / 10000 ** (2 * np.arange(d // 2) / d)
+        a, b = x[: d // 2], x[d // 2 :]
+        return np.concatenate(
+            [a * np.cos(angles) - b * np.sin(angles), a * np.sin(angles) + b * np.cos(angles)]
+        )
+
+    assert "not (x[i], x[i + d/2])" in ch04.q3.evaluate(rope_half_split).message
+
+    def rope_only_queries(q, k):
+        return np.stack([ch04.rope_vector(row, m) for m, row in enumerate(q)]) @ k.T
+
+    assert "rotate the keys too" in ch04.q4.evaluate(rope_only_queries).message
 
     def degrees(seq, d_model):
         return 2 * ch04.q1.reference(seq, d_model)
@@ -99,4 +186,6 @@ def test_ch04_typical_mistakes_get_specific_feedback():
     def clockwise(x, position):
         return ch04.q3.reference(x, -position)
 
-    assert ch04.q3.evaluate(clockwise).status == "incorrect"
+    feedback = ch04.q3.evaluate(clockwise)
+    assert feedback.status == "incorrect"
+    assert "RoPE turns each pair counter-clockwise" in feedback.message

@@ -30,20 +30,20 @@ RNG = np.random.default_rng(0)
 def test_softmax_reference_by_hand():
     # e^0 : e^ln2 : e^ln5 = 1 : 2 : 5
     np.testing.assert_allclose(
-        ch05.q1.reference(np.array([0.0, np.log(2.0), np.log(5.0)])), [1 / 8, 2 / 8, 5 / 8]
+        ch05.stable_softmax(np.array([0.0, np.log(2.0), np.log(5.0)])), [1 / 8, 2 / 8, 5 / 8]
     )
     # e^-ln3 = 1/3, so the first row is 3/4 : 1/4 : 0 however large the logits are
     huge = np.array([[1e4, 1e4 - np.log(3.0), -1e4], [-1e4, -1e4, -1e4]])
     np.testing.assert_allclose(
-        ch05.q1.reference(huge), [[0.75, 0.25, 0.0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-12
+        ch05.stable_softmax(huge), [[0.75, 0.25, 0.0], [1 / 3, 1 / 3, 1 / 3]], rtol=1e-12
     )
 
 
 @pytest.mark.parametrize("scale", [1.0, 30.0, 1e3])
 def test_softmax_reference_matches_the_package(scale):
     z = RNG.normal(size=(4, 7)) * scale
-    np.testing.assert_allclose(ch05.q1.reference(z), softmax(z), rtol=1e-10, atol=1e-300)
-    np.testing.assert_allclose(ch05.q1.reference(z).sum(axis=-1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose(ch05.stable_softmax(z), softmax(z), rtol=1e-10, atol=1e-300)
+    np.testing.assert_allclose(ch05.stable_softmax(z).sum(axis=-1), 1.0, rtol=1e-12)
 
 
 def test_attention_reference_two_tokens_by_hand():
@@ -138,7 +138,7 @@ def _attention_with(score_fn, blocked=-np.inf):
         scores = score_fn(q, k)
         if mask is not None:
             scores = np.where(mask, scores, blocked)
-        weights = ch05.q1.reference(scores)
+        weights = ch05.stable_softmax(scores)
         return weights @ v, weights
 
     return attention
@@ -152,7 +152,7 @@ def test_attention_mistakes():
     assert "not by d_k" in _message(ch05.q2, by_d)
 
     def transposed(q, k, v, mask=None):
-        weights = ch05.q1.reference(k @ q.T / np.sqrt(q.shape[-1]))
+        weights = ch05.stable_softmax(k @ q.T / np.sqrt(q.shape[-1]))
         return weights @ v, weights
 
     assert "use q @ k.T, not k @ q.T" in _message(ch05.q2, transposed)
@@ -166,13 +166,13 @@ def test_attention_mistakes():
         scores = q @ k.T / np.sqrt(q.shape[-1])
         if mask is not None:
             scores = scores * mask
-        weights = ch05.q1.reference(scores)
+        weights = ch05.stable_softmax(scores)
         return weights @ v, weights
 
     assert "set blocked scores to -inf" in _message(ch05.q2, zero_for_blocked)
 
     def masked_after_softmax(q, k, v, mask=None):
-        weights = ch05.q1.reference(q @ k.T / np.sqrt(q.shape[-1]))
+        weights = ch05.stable_softmax(q @ k.T / np.sqrt(q.shape[-1]))
         if mask is not None:
             weights = weights * mask
         return weights @ v, weights
@@ -261,3 +261,67 @@ def test_a_right_answer_written_differently_passes():
         return weights @ v, weights
 
     assert ch05.q2.evaluate(attention_by_loops).correct
+
+
+# --- the mistakes the issue lists, written as a learner would ----------------------------------
+
+
+def test_returning_weights_and_out_swapped_is_named_not_called_unnormalised():
+    def swapped(q, k, v, mask=None):
+        out, weights = ch05.attention(q, k, v, mask)
+        return weights, out
+
+    message = _message(ch05.q2, swapped)
+    assert "you returned (weights, out)" in message
+    assert "does not sum to 1" not in message
+
+
+def test_a_transposed_mask_is_named():
+    def transposed_mask(q, k, v, mask=None):
+        scores = q @ k.T / np.sqrt(q.shape[-1])
+        if mask is not None:
+            scores[~mask.T] = -np.inf
+        weights = ch05.stable_softmax(scores)
+        return weights @ v, weights
+
+    message = _message(ch05.q2, transposed_mask)
+    assert "the mask is transposed" in message
+
+
+def test_a_mask_added_to_the_scores_is_named():
+    def added(q, k, v, mask=None):
+        scores = q @ k.T / np.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = scores + mask
+        weights = ch05.stable_softmax(scores)
+        return weights @ v, weights
+
+    assert "adding the boolean mask only shifts" in _message(ch05.q2, added)
+
+
+def test_scaling_by_the_value_width_is_named():
+    by_d_v = _attention_with(lambda q, k: q @ k.T / np.sqrt(2))  # d_v = 2 in every case
+    assert "not by √d_v" in _message(ch05.q2, by_d_v)
+
+
+@pytest.mark.parametrize("dtype", [float, int, np.float32])
+def test_a_numeric_causal_mask_is_rejected_with_the_reason(dtype):
+    def numeric_mask(seq):
+        return np.tril(np.ones((seq, seq), dtype=dtype))
+
+    message = _message(ch05.q3, numeric_mask)
+    assert "expected a boolean array (True/False)" in message
+    assert "a mask must be boolean" in message
+
+
+def test_a_causal_mask_shifted_into_the_future_is_named():
+    def shifted(seq):
+        return np.arange(seq)[None, :] <= np.arange(seq)[:, None] + 1
+
+    assert "one token into the future" in _message(ch05.q3, shifted)
+
+
+def test_positions_are_named_as_queries_and_keys():
+    unscaled = _attention_with(lambda q, k: q @ k.T)
+    assert "the output of query" in _message(ch05.q2, unscaled)
+    assert "query 0, key 1" in _message(ch05.q3, lambda seq: np.ones((seq, seq), dtype=bool))

@@ -17,15 +17,24 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from genai_notes.exercises.core import STRICT_ENV_VAR, Feedback, Question, compare
+from genai_notes.exercises.core import STRICT_ENV_VAR, Feedback, Mistake, Question, bind, compare
 
-__all__ = ["Feedback", "Question", "compare", "questions", "chapter_module", "STRICT_ENV_VAR"]
+__all__ = [
+    "Feedback",
+    "Mistake",
+    "Question",
+    "bind",
+    "compare",
+    "questions",
+    "chapter_module",
+    "STRICT_ENV_VAR",
+]
 
 
 def questions(module: ModuleType) -> list[Question]:
     """The questions defined in a chapter's exercise module, in order (q1, q2, ...)."""
     found = [value for value in vars(module).values() if isinstance(value, Question)]
-    return sorted(found, key=lambda q: (len(q.name), q.name))
+    return sorted(found, key=lambda q: (len(q.name or ""), q.name or ""))
 
 
 def chapter_module(number: int) -> ModuleType | None:

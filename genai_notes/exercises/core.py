@@ -9,16 +9,35 @@ Each chapter has a module (``genai_notes.exercises.ch01``, ...) whose questions 
   test cases and compares every result with the reference function's.
 
 Feedback is specific: the wrong type, the wrong shape (expected versus got), or where the
-values differ and by how much. An answer that is still ``...`` (or a function that raises
-``NotImplementedError``) is reported as *not attempted yet*.
+values differ and by how much (see :mod:`genai_notes.exercises.compare`). An answer that is
+still ``...`` (or a function that raises ``NotImplementedError``) is *not attempted yet*.
+
+**Everything about one question sits together** in its chapter module: the reference solution,
+named as the learner's function is named (``solution()`` prints its source), the test cases,
+the typical :class:`Mistake` s with what each one means, and the hints. A mistake is a wrong
+solution written out; when a learner's function gives the same outputs as a mistake on every
+test case, the checker names that mistake. The question checks, when it is built, that each
+mistake differs from the reference on some case and that no two mistakes are
+indistinguishable, so the test cases always tell every listed mistake apart.
+
+**Names come from the variables.** A chapter module writes ``q1 = Question(...)`` and ends with
+``bind(globals())``, which names each question after its variable, so a name is never
+written twice and can never disagree with the variable the notebook uses.
 
 >>> def double(x):
 ...     return 2 * x
->>> q = Question("q1", "Write double(x).", kind="function", reference=double, cases=[(1,), (2.5,)])
+>>> def add_one(x):
+...     return x + 1
+>>> q = Question("Write double(x).", kind="function", reference=double, cases=[(1,), (2.5,)],
+...              mistakes=[Mistake(add_one, "double the number, do not add one to it")])
+>>> namespace = {"q1": q}
+>>> bind(namespace)
+[Question('q1')]
 >>> print(q.evaluate(lambda x: x + x))
 Correct: well done.
->>> print(q.evaluate(lambda x: x + 1))
-Not quite: for input (2.5,): expected 5, got 3.5 (off by -1.5).
+>>> print(q.evaluate(lambda x: 1 + x))
+Not quite: for input (2.5,): expected 5, got 3.5 (off by -1.5). Also: double the number,
+  do not add one to it.
 >>> print(q.evaluate(...))
 Not attempted yet: replace the ... with your answer, then run the check again.
 """
@@ -29,22 +48,26 @@ import copy
 import inspect
 import os
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from numbers import Number
+import types
+import warnings
+from collections.abc import Callable, Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from genai_notes._checks import describe
+from genai_notes.exercises.compare import compare, type_name
 
-__all__ = ["Feedback", "Question", "compare", "mistake", "STRICT_ENV_VAR"]
+__all__ = ["Feedback", "Mistake", "Question", "bind", "compare", "uses_name", "STRICT_ENV_VAR"]
 
-# When this environment variable is "1", a failed check raises instead of printing. The test
-# suite sets it, so every reference solution in a notebook must pass its own check.
+# When this environment variable is "1", a check that is not correct (a wrong answer, or one
+# not attempted yet) raises instead of printing. The test suite sets it, so every reference
+# solution in a notebook must pass its own check, and a notebook with a missing solution fails.
 STRICT_ENV_VAR = "GENAI_NOTES_STRICT_EXERCISES"
 
 KINDS = ("value", "function")
+_RAISED = object()  # marks a test case on which a function raised
 
 
 @dataclass(frozen=True)
@@ -71,159 +94,125 @@ class Feedback:
         )
 
 
-def _type_name(value: Any) -> str:
+@dataclass(frozen=True)
+class Mistake:
+    """A typical wrong solution and what it means.
+
+    wrong: the mistake written out, with the reference's arguments (no arguments for a value
+        question).
+    why: the diagnosis shown to the learner whose answer behaves exactly like ``wrong``.
+    cases: the test cases on which to compare, if not all of the question's (for a mistake
+        that only makes sense on some inputs, such as square ones).
+    """
+
+    wrong: Callable[..., Any]
+    why: str
+    cases: Sequence[tuple] | None = None
+
+
+def _show(value: Any) -> str:
+    """One argument of a test case on one line: small arrays in full, others shortened."""
     if isinstance(value, np.ndarray):
-        return "NumPy array"
-    if callable(value) and not isinstance(value, type):
-        return "function"
-    return type(value).__name__
+        if value.size <= 16:
+            text = np.array2string(value, separator=", ").replace("\n", "")
+            return "np.array(" + " ".join(text.split()) + ")"
+        return describe(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:55] + "..."
 
 
 def _show_args(case: tuple) -> str:
-    """Show test-case arguments on one line: small arrays in full, large ones by shape."""
-    shown = []
-    for arg in case:
-        if isinstance(arg, np.ndarray) and arg.size <= 16:
-            text = np.array2string(arg, separator=", ").replace("\n", "")
-            shown.append("np.array(" + " ".join(text.split()) + ")")
-        else:
-            shown.append(describe(arg))
+    shown = [_show(arg) for arg in case]
     return "(" + ", ".join(shown) + ("," if len(shown) == 1 else "") + ")"
 
 
-def _compare_arrays(
-    expected: np.ndarray, got: Any, where: str, rtol: float, atol: float
-) -> str | None:
-    if isinstance(got, (str, bytes)) or (
-        not isinstance(got, (np.ndarray, list, tuple)) and not np.isscalar(got)
-    ):
-        return f"{where}expected a NumPy array, got {_type_name(got)} {describe(got)}"
+def _quietly(function: Callable[..., Any], case: tuple) -> Any:
+    """Run a mistake or a repeat of the learner's function: no warnings, errors become a mark."""
     try:
-        got = np.asarray(got)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            return function(*copy.deepcopy(case))
+    except Exception:
+        return _RAISED
+
+
+def _code_objects(function: Any, seen: set[int], depth: int = 0) -> list[types.CodeType]:
+    """The code of ``function``, of the functions nested in it, and of the module-level
+    functions and closures it calls, so a forbidden call cannot hide in a helper."""
+    code = getattr(function, "__code__", None)
+    if not isinstance(code, types.CodeType) or id(code) in seen or depth > 8:
+        return []
+    seen.add(id(code))
+    found, stack = [], [code]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack += [c for c in current.co_consts if isinstance(c, types.CodeType)]
+    helpers = [getattr(function, "__globals__", {}).get(n) for c in found for n in c.co_names]
+    helpers += [cell.cell_contents for cell in (function.__closure__ or ()) if _filled(cell)]
+    for helper in helpers:
+        if isinstance(helper, types.FunctionType):
+            found += _code_objects(helper, seen, depth + 1)
+    return found
+
+
+def _filled(cell: Any) -> bool:
+    try:
+        cell.cell_contents  # noqa: B018 - an empty cell raises ValueError
     except ValueError:
-        return f"{where}expected a NumPy array, got a ragged nested list"
-    if got.dtype == object or got.dtype.kind not in "biuf":
-        return f"{where}expected an array of numbers, got an array of dtype {got.dtype}"
-    if got.shape != expected.shape:
-        return f"{where}expected shape {expected.shape}, got {got.shape}"
-    if expected.size == 0:
-        return None
-    expected_f, got_f = expected.astype(float), got.astype(float)
-    if np.isnan(got_f).any() and not np.isnan(expected_f).any():
-        index = tuple(int(i) for i in np.argwhere(np.isnan(got_f))[0])
-        return f"{where}your array contains NaN, first at index {index}"
-    close = np.isclose(got_f, expected_f, rtol=rtol, atol=atol, equal_nan=True)
-    if close.all():
-        return None
-    error = np.where(close, 0.0, np.abs(got_f - expected_f))
-    worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
-    shown = worst if len(worst) > 1 else worst[0]
-    return (
-        f"{where}{int((~close).sum())} of {close.size} values differ; the largest difference is "
-        f"at index {shown}: expected {expected_f[worst]:.6g}, got {got_f[worst]:.6g}"
-    )
+        return False
+    return True
 
 
-def compare(
-    expected: Any, got: Any, rtol: float = 1e-6, atol: float = 1e-8, where: str = ""
-) -> str | None:
-    """Compare an answer with the expected value. Returns None if they match, else a message.
+def uses_name(function: Any, name: str) -> bool:
+    """Whether ``function`` (or a helper it calls) uses ``name``: a method or attribute
+    (``text.encode``), a global, or the name as a string (``getattr(text, "encode")``).
 
-    Supports numbers, booleans, strings, NumPy arrays, lists, tuples and dicts (recursively).
-
-    >>> compare(np.zeros((4, 8)), np.zeros((8, 4)))
-    'expected shape (4, 8), got (8, 4)'
-    >>> compare({"a": 1}, {"b": 1})
-    "missing key 'a'; unexpected key 'b'"
-    >>> compare(object(), 1)
-    Traceback (most recent call last):
-    ...
-    TypeError: expected: cannot check answers against a value of type object; supported types are numbers, bool, str, NumPy arrays, list, tuple and dict
+    >>> uses_name(lambda text: [len(c.encode()) for c in text], "encode")
+    True
+    >>> uses_name(lambda text: [ord(c) for c in text], "encode")
+    False
     """
-    if isinstance(expected, (bool, np.bool_)):
-        if not isinstance(got, (bool, np.bool_)):
-            return f"{where}expected True or False, got {_type_name(got)} {describe(got)}"
-        return (
-            None
-            if bool(got) == bool(expected)
-            else f"{where}expected {bool(expected)}, got {bool(got)}"
-        )
-    if isinstance(expected, Number) and not isinstance(expected, complex):
-        if isinstance(got, np.ndarray) and got.shape == ():
-            got = got.item()
-        if isinstance(got, (bool, np.bool_)) or not isinstance(got, Number):
-            return f"{where}expected a number, got {_type_name(got)} {describe(got)}"
-        if np.isnan(float(got)):
-            return f"{where}expected {expected:.6g}, got NaN"
-        if np.isclose(float(got), float(expected), rtol=rtol, atol=atol):
-            return None
-        return f"{where}expected {expected:.6g}, got {got:.6g} (off by {float(got) - float(expected):.3g})"
-    if isinstance(expected, str):
-        if not isinstance(got, str):
-            return f"{where}expected a str, got {_type_name(got)} {describe(got)}"
-        if got == expected:
-            return None
-        first = next(
-            (i for i, (a, b) in enumerate(zip(expected, got)) if a != b),
-            min(len(got), len(expected)),
-        )
-        return f"{where}expected {describe(expected)}, got {describe(got)} (they first differ at character {first})"
-    if isinstance(expected, np.ndarray):
-        return _compare_arrays(expected, got, where, rtol, atol)
-    if isinstance(expected, (list, tuple)):
-        if not isinstance(got, (list, tuple)):
-            return f"{where}expected a {type(expected).__name__}, got {_type_name(got)} {describe(got)}"
-        if len(got) != len(expected):
-            return f"{where}expected {len(expected)} items, got {len(got)}"
-        for i, (e, g) in enumerate(zip(expected, got)):
-            message = compare(e, g, rtol, atol, where=f"{where}item {i}: ")
-            if message:
-                return message
-        return None
-    if isinstance(expected, Mapping):
-        if not isinstance(got, Mapping):
-            return f"{where}expected a dict, got {_type_name(got)} {describe(got)}"
-        missing = [k for k in expected if k not in got]
-        extra = [k for k in got if k not in expected]
-        if missing or extra:
-            parts = [f"missing key {describe(missing[0])}"] if missing else []
-            parts += [f"unexpected key {describe(extra[0])}"] if extra else []
-            return where + "; ".join(parts)
-        for key in expected:
-            message = compare(expected[key], got[key], rtol, atol, where=f"{where}at key {key!r}: ")
-            if message:
-                return message
-        return None
-    raise TypeError(
-        f"expected: cannot check answers against a value of type {type(expected).__name__}; "
-        "supported types are numbers, bool, str, NumPy arrays, list, tuple and dict"
-    )
+    for code in _code_objects(function, set()):
+        if name in code.co_names or name in code.co_consts:
+            return True
+    return False
 
 
 @dataclass
 class Question:
     """One auto-checked exercise.
 
-    name: short id used in messages, such as "q1".
     prompt: the task in one or two sentences.
     kind: "value" or "function".
     reference: for "value", a function of no arguments that returns the expected value; for
         "function", the reference function, called on every tuple of arguments in ``cases``.
+        Written for reading, with the names the learner is asked for: ``solution()`` prints it.
+    cases: argument tuples for a function question, chosen so that each mistake differs.
     hints: shown one at a time by :meth:`hint`.
-    diagnose: optional extra checks ``diagnose(answer_or_output) -> message or None`` that
-        explain common mistakes, such as "row 2 does not sum to 1".
+    mistakes: typical wrong solutions (:class:`Mistake`), each with its diagnosis.
+    diagnose: rules ``rule(output, case) -> message or None`` for properties every right answer
+        has, such as "row 2 does not sum to 1"; they speak when no listed mistake matches.
+    forbid: ``{name: why}``: the task forbids using ``name`` (such as ``encode``); a function
+        that uses it is rejected with ``why``.
+    locate: ``locate(case, path) -> words`` names a position of the output in the learner's
+        terms (``path`` as in :func:`compare`): "the pair ('\\n', 'a')", not "index (0, 1)".
+    rtol, atol: the tolerance for numbers.
+    name: set by :func:`bind` from the variable that holds the question.
     """
 
-    name: str
     prompt: str
     kind: str
     reference: Callable[..., Any]
     cases: Sequence[tuple] = ()
     hints: Sequence[str] = ()
-    diagnose: Sequence[Callable[[Any], str | None]] = ()
+    mistakes: Sequence[Mistake] = ()
+    diagnose: Sequence[Callable[[Any, tuple], str | None]] = ()
+    forbid: Mapping[str, str] | None = None
+    locate: Callable[[tuple, tuple], str | None] | None = None
     rtol: float = 1e-6
     atol: float = 1e-8
-    _hints_shown: int = field(default=0, repr=False)
+    name: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -234,32 +223,133 @@ class Question:
             raise ValueError("cases: a function question needs at least one test case")
         if any(not isinstance(case, tuple) for case in self.cases):
             raise TypeError("cases: expected a sequence of argument tuples")
+        if any(not isinstance(m, Mistake) for m in self.mistakes):
+            raise TypeError("mistakes: expected a sequence of Mistake(wrong, why)")
+        known = {id(case) for case in self.cases}
+        for m in self.mistakes:
+            if m.cases is not None and not all(id(case) in known for case in m.cases):
+                raise ValueError(
+                    f"mistakes: the cases of {m.wrong.__name__} must be taken from the "
+                    "question's own cases"
+                )
+        self._hints_shown = 0
+        self._expected = [self.reference(*copy.deepcopy(case)) for case in self._all_cases()]
+        self._tells = [self._outputs(m.wrong, m.cases) for m in self.mistakes]
+        self._check_mistakes_are_told_apart()
 
-    # -- checking -----------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"Question({self.name!r})"
 
-    def _diagnose(self, answer: Any) -> str | None:
+    # -- building -------------------------------------------------------------------------
+
+    def _all_cases(self) -> list[tuple]:
+        return list(self.cases) if self.kind == "function" else [()]
+
+    def _outputs(self, function: Callable[..., Any], cases: Sequence[tuple] | None) -> list[Any]:
+        """``function`` on every case (``_RAISED`` where it fails, None where not compared)."""
+        chosen = {id(case) for case in (self._all_cases() if cases is None else cases)}
+        return [
+            _quietly(function, case) if id(case) in chosen else None for case in self._all_cases()
+        ]
+
+    def _agrees(self, outputs: list[Any], tell: list[Any]) -> bool:
+        """Whether ``outputs`` equal a mistake's outputs wherever that mistake gives one."""
+        compared = False
+        for output, wrong in zip(outputs, tell):
+            if wrong is None or wrong is _RAISED:
+                continue
+            if output is _RAISED or output is None:
+                return False
+            if compare(wrong, output, self.rtol, self.atol) is not None:
+                return False
+            compared = True
+        return compared
+
+    def _differs_from_reference(self, tell: list[Any]) -> bool:
+        return any(
+            compare(expected, wrong, self.rtol, self.atol) is not None
+            for expected, wrong in zip(self._expected, tell)
+            if wrong is not None and wrong is not _RAISED
+        )
+
+    def _check_mistakes_are_told_apart(self) -> None:
+        for mistake, tell in zip(self.mistakes, self._tells):
+            if not self._differs_from_reference(tell):
+                raise ValueError(
+                    f"mistakes: {mistake.wrong.__name__} agrees with the reference on every "
+                    "case, so it could never be diagnosed; add a case that tells them apart"
+                )
+        for i, (first, tell) in enumerate(zip(self.mistakes, self._tells)):
+            for second in self.mistakes[i + 1 :]:
+                if self._agrees(self._outputs(second.wrong, first.cases), tell):
+                    raise ValueError(
+                        f"mistakes: {first.wrong.__name__} and {second.wrong.__name__} give the "
+                        "same outputs on every case; add a case that tells them apart"
+                    )
+
+    # -- checking -------------------------------------------------------------------------
+
+    def _diagnosis(self, outputs: list[Any], index: int, case: tuple) -> str | None:
+        """The listed mistake the answer behaves like, else the first property it breaks.
+
+        A mistake is named when the answer gives its outputs on every case. Failing that (an
+        answer with two mistakes at once), it is named when it is the only listed mistake whose
+        output on the first failing case is the answer's.
+        """
+        for mistake, tell in zip(self.mistakes, self._tells):
+            if self._agrees(outputs, tell):
+                return mistake.why
+        output = outputs[index]
+        alone = [
+            mistake
+            for mistake, tell in zip(self.mistakes, self._tells)
+            if tell[index] is not None
+            and tell[index] is not _RAISED
+            and compare(tell[index], output, self.rtol, self.atol) is None
+        ]
+        if len(alone) == 1:
+            return alone[0].why
         for rule in self.diagnose:
             try:
-                message = rule(answer)
+                message = rule(output, case)
             except Exception:  # a diagnosis must never hide the main feedback
                 message = None
             if message:
                 return message
         return None
 
+    def _compare(self, expected: Any, got: Any, case: tuple) -> str | None:
+        locate = None
+        if self.locate is not None:
+            question_locate = self.locate
+
+            def locate(path: tuple) -> str | None:
+                return question_locate(case, path)
+
+        return compare(expected, got, self.rtol, self.atol, locate)
+
+    def _incorrect(self, message: str, outputs: list[Any], index: int, case: tuple) -> Feedback:
+        extra = self._diagnosis(outputs, index, case)
+        return Feedback("incorrect", message + (f". Also: {extra}." if extra else "."))
+
     def _evaluate_value(self, answer: Any) -> Feedback:
-        message = compare(self.reference(), answer, self.rtol, self.atol)
+        message = self._compare(self._expected[0], answer, ())
         if message is None:
             return Feedback("correct", "well done.")
-        extra = self._diagnose(answer)
-        return Feedback("incorrect", message + (f". Also: {extra}." if extra else "."))
+        return self._incorrect(message, [answer], 0, ())
+
+    def _forbidden(self, answer: Any) -> Feedback | None:
+        for name, why in (self.forbid or {}).items():
+            if uses_name(answer, name):
+                return Feedback("incorrect", f"your function uses {name}: {why}.")
+        return None
 
     def _evaluate_function(self, answer: Any) -> Feedback:
         if not callable(answer):
             return Feedback(
-                "incorrect", f"expected a function, got {_type_name(answer)} {describe(answer)}."
+                "incorrect", f"expected a function, got {type_name(answer)} {describe(answer)}."
             )
-        for case in self.cases:
+        for index, case in enumerate(self.cases):
             shown = _show_args(case)
             try:
                 got = answer(*copy.deepcopy(case))
@@ -274,19 +364,21 @@ class Question:
                     "incorrect",
                     f"for input {shown}, your function raised {type(exc).__name__}: {exc}",
                 )
+            if index == 0:  # the function runs: now it may be judged on how it is written
+                forbidden = self._forbidden(answer)
+                if forbidden:
+                    return forbidden
             if got is None:
                 return Feedback(
                     "incorrect",
                     f"for input {shown}, your function returned None; "
                     "did you forget a return statement?",
                 )
-            message = compare(self.reference(*copy.deepcopy(case)), got, self.rtol, self.atol)
+            message = self._compare(self._expected[index], got, case)
             if message:
-                extra = self._diagnose(got)
-                return Feedback(
-                    "incorrect",
-                    f"for input {shown}: {message}" + (f". Also: {extra}." if extra else "."),
-                )
+                outputs = self._outputs(answer, None)
+                outputs[index] = got  # the output already judged, even if a rerun differs
+                return self._incorrect(f"for input {shown}: {message}", outputs, index, case)
         return Feedback("correct", "well done.")
 
     def evaluate(self, answer: Any) -> Feedback:
@@ -300,7 +392,7 @@ class Question:
         return self._evaluate_function(answer)
 
     def check(self, answer: Any) -> None:
-        """Check ``answer`` and print specific feedback."""
+        """Check ``answer`` and print specific feedback (in strict mode, raise unless correct)."""
         feedback = self.evaluate(answer)
         if os.environ.get(STRICT_ENV_VAR) == "1" and not feedback.correct:
             raise AssertionError(f"{self.name}: {feedback}")
@@ -324,29 +416,31 @@ class Question:
         print(f"Solution ({self.name}):\n\n{source}")
 
 
-def mistake(wrong: Callable[..., Any], cases: list[tuple], reference: Callable[..., Any], why: str):
-    """A diagnose rule for :class:`Question`: if a learner's output equals what ``wrong``
-    returns on some case where ``wrong`` differs from ``reference``, the learner probably made
-    that mistake, and the rule returns ``why``; otherwise it returns None.
+def bind(namespace: MutableMapping[str, Any]) -> list[Question]:
+    """Name every :class:`Question` in ``namespace`` after its variable; return them in order.
 
-    ``wrong`` is a typical wrong solution, written out; ``cases`` are argument tuples.
+    A chapter module calls ``bind(globals())`` once, after its last question. A question held
+    by two variables, or already named otherwise, is an error: each exercise has one name.
 
-    >>> rule = mistake(lambda x: x + 1, [(1,), (2,)], lambda x: 2 * x, "added instead of doubled")
-    >>> rule(3), rule(4)
-    ('added instead of doubled', None)
+    >>> q = Question("one", kind="value", reference=lambda: 1)
+    >>> bind({"q1": q, "also_q1": q})
+    Traceback (most recent call last):
+    ...
+    ValueError: namespace: one question is bound to both 'q1' and 'also_q1'
     """
-    tells = []
-    for case in cases:
-        wrong_output = wrong(*copy.deepcopy(case))
-        if compare(reference(*copy.deepcopy(case)), wrong_output) is not None:
-            tells.append(wrong_output)
-    if not tells:  # a rule that can never fire would hide a mistake in the test cases
-        raise ValueError(f"wrong: {wrong.__name__} agrees with the reference on every case")
-
-    def rule(output: Any) -> str | None:
-        for tell in tells:
-            if compare(tell, output) is None:
-                return why
-        return None
-
-    return rule
+    found: dict[int, str] = {}
+    for variable, value in list(namespace.items()):
+        if not isinstance(value, Question):
+            continue
+        if id(value) in found:
+            raise ValueError(
+                f"namespace: one question is bound to both {found[id(value)]!r} and {variable!r}"
+            )
+        if value.name is not None and value.name != variable:
+            raise ValueError(
+                f"namespace: the question named {value.name!r} is held by {variable!r}"
+            )
+        value.name = variable
+        found[id(value)] = variable
+    bound = [value for value in namespace.values() if isinstance(value, Question)]
+    return sorted(bound, key=lambda q: (len(q.name or ""), q.name))

@@ -2,6 +2,9 @@
 
 * :mod:`~genai_notes.data.sentences`: the synthetic English and Spanish language of
   Chapters 1-7, with exact sentence probabilities and entropy.
+* :mod:`~genai_notes.data.clauses`: the harder language of Chapters 8-9 (relative clauses,
+  agreement across a distance, 10^11 sentences), exact too, computed from its grammar
+  (:mod:`~genai_notes.data.pcfg`) without listing sentences.
 * :mod:`~genai_notes.data.toy2d`: 2-D distributions with exact densities (a ring of
   Gaussians, two moons, a spiral) for Chapter 12.
 * :mod:`~genai_notes.data.glyphs`: small grey-scale shapes and letters drawn by code, with
@@ -11,6 +14,7 @@
 ['the prince walks to the castle with the horse .']
 """
 
+from genai_notes.data import clauses
 from genai_notes.data.glyphs import GlyphBatch, GlyphStyle, draw_glyphs, render_glyphs, tile
 from genai_notes.data.sentences import (
     LANGUAGES,
@@ -25,6 +29,7 @@ from genai_notes.data.sentences import (
 from genai_notes.data.toy2d import GaussianRing, Spiral, TwoMoons, assign_to_centres
 
 __all__ = [
+    "clauses",
     "LANGUAGES",
     "Entropy",
     "generate_corpus",

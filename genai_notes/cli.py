@@ -7,7 +7,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from genai_notes import student
 
 __all__ = ["main"]
 
@@ -17,9 +18,9 @@ def _build_parser() -> argparse.ArgumentParser:
         prog="genai-notes", description="Tools for the genai-notes book."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    student = commands.add_parser("student", help="write student copies of chapter notebooks")
-    student.add_argument("notebooks", nargs="+", help="chapter notebooks (.ipynb)")
-    student.add_argument("-o", "--out", required=True, help="output directory")
+    student.add_arguments(
+        commands.add_parser("student", help="write student copies of chapter notebooks")
+    )
     chapters = commands.add_parser("chapters", help="print the chapter table")
     chapters.add_argument("--notebooks", default="notebooks", help="folder of chapter notebooks")
     return parser
@@ -29,15 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     args = _build_parser().parse_args(argv)
     if args.command == "student":
-        from genai_notes.student import make_student_copy
-
-        for path in args.notebooks:
-            try:
-                print(make_student_copy(path, args.out))
-            except (OSError, ValueError) as exc:
-                print(f"genai-notes student: {exc}", file=sys.stderr)
-                return 1
-        return 0
+        return student.run(args)
     from genai_notes.chapters import chapter_table, list_chapters
 
     print(chapter_table(list_chapters(args.notebooks)))

@@ -1,5 +1,6 @@
 """Student copies: solutions become stubs that the checker reports as not attempted."""
 
+import ast
 import json
 import subprocess
 import sys
@@ -8,11 +9,12 @@ from pathlib import Path
 import pytest
 
 from genai_notes.cli import main as cli_main
-from genai_notes.exercises import ch01
-from genai_notes.student import make_student_copy, stub_source
+from genai_notes.exercises import STRICT_ENV_VAR, ch01
+from genai_notes.student import guard_source, make_student_copy, stub_source
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER_1 = ROOT / "notebooks" / "01_what_is_generative_ai.ipynb"
+CHAPTERS = sorted((ROOT / "notebooks").glob("0[1-5]_*.ipynb"))
 
 
 def test_stub_keeps_signature_docstring_imports_and_names():
@@ -76,10 +78,117 @@ def test_student_copy_of_chapter_1(tmp_path):
     for cell in copy:
         if cell["cell_type"] == "code":
             assert cell["outputs"] == [] and cell["execution_count"] is None
-    # Everything else is unchanged.
+    # Everything else is unchanged, but for cells that use the learner's functions.
+    guarded = [i for i, c in enumerate(copy) if "".join(c["source"]).startswith("try:")]
+    assert len(guarded) == 1 and guarded[0] > solution_indices[-1]
     for i, (a, b) in enumerate(zip(original, copy)):
-        if i not in solution_indices:
+        if i not in solution_indices and i not in guarded:
             assert a["source"] == b["source"]
+
+
+def _notebook(*cells):
+    return {
+        "cells": [
+            {"cell_type": "code", "source": source, "metadata": {"tags": tags}, "outputs": []}
+            for source, tags in cells
+        ],
+        "metadata": {},
+    }
+
+
+def test_stubs_are_shown_in_full(tmp_path):
+    # The planted bug kept hide-input and hide-cell on the stubs: a hidden stub is unwritable.
+    path = tmp_path / "in" / "nb.ipynb"
+    path.parent.mkdir()
+    path.write_text(
+        json.dumps(
+            _notebook(
+                ("def f(x):\n    return x\n", ["solution", "hide-input"]),
+                ("def g(x):\n    return x\n", ["hide-cell", "solution", "keep-me"]),
+                ("print(1)", ["hide-input"]),
+            )
+        )
+    )
+    cells = _cells(make_student_copy(path, tmp_path / "out"))
+    assert cells[0]["metadata"]["tags"] == []
+    assert cells[1]["metadata"]["tags"] == ["keep-me"]
+    assert cells[2]["metadata"]["tags"] == ["hide-input"]  # not a stub: left as it was
+    for path in CHAPTERS:
+        for cell in _cells(make_student_copy(path, tmp_path / "chapters")):
+            if "raise NotImplementedError" in "".join(cell["source"]):
+                tags = cell["metadata"].get("tags", [])
+                assert not {"solution", "hide-input", "hide-cell"} & set(tags), path.name
+
+
+def test_cells_using_the_learners_names_are_guarded(tmp_path, capsys):
+    path = tmp_path / "nb.ipynb"
+    path.write_text(
+        json.dumps(
+            _notebook(
+                ("x = f(1)", []),  # before the exercise: untouched
+                ("def f(x):\n    return x + 1\n", ["solution"]),
+                ("ex.q1.check(f)", []),
+                ("answer = 3\n", ["solution"]),
+                ("ex.q2.check(answer)", []),
+                ("%timeit f(2)", []),  # not plain Python: left alone
+                ("assert f(1) == 2\nassert answer == 3\nprint('done')", []),
+            )
+        )
+    )
+    cells = [_cells(make_student_copy(path, tmp_path / "out"))[i] for i in range(7)]
+    sources = ["".join(c["source"]) for c in cells]
+    assert sources[0] == "x = f(1)" and sources[2] == "ex.q1.check(f)"
+    assert sources[5] == "%timeit f(2)"
+    guarded = sources[6]
+    ast.parse(guarded)
+    assert "Finish exercises 1\u20132 first (this cell uses your f, answer)" in guarded
+    namespace = {}
+    exec(sources[1] + "\n" + sources[3], namespace)  # the stubs
+    exec(guarded, namespace)
+    assert "Finish exercises 1\u20132 first" in capsys.readouterr().out
+    namespace["f"] = lambda x: x + 1  # the learner finishes exercise 1 only
+    exec(guarded, namespace)
+    assert "Finish" in capsys.readouterr().out
+    namespace["answer"] = 3  # and exercise 2
+    exec(guarded, namespace)
+    assert capsys.readouterr().out == "done\n"
+
+
+def test_guard_names_the_exercises():
+    assert "exercise 3 first" in guard_source("g()", {"g": 3})
+    assert "exercises 1, 3 and 5 first" in guard_source("f(); g(); h()", {"f": 1, "g": 3, "h": 5})
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
+def test_student_copy_runs_top_to_bottom_without_a_traceback(path, tmp_path, monkeypatch):
+    """'Run All' on a fresh student copy: every check says 'not attempted', nothing raises."""
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    monkeypatch.delenv(STRICT_ENV_VAR, raising=False)  # a student's kernel is not strict
+    copy = nbformat.read(make_student_copy(path, tmp_path), as_version=4)
+    client = nbclient.NotebookClient(
+        copy,
+        timeout=600,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    errors = [
+        (index, output.get("ename"), output.get("evalue"))
+        for index, cell in enumerate(copy.cells)
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if output.get("output_type") == "error"
+    ]
+    assert errors == []
+    printed = "".join(
+        output.get("text", "")
+        for cell in copy.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+    )
+    assert "Not attempted yet" in printed and "first (this cell uses your" in printed
 
 
 def test_student_copy_errors(tmp_path):
@@ -120,3 +229,26 @@ def test_chapters_command_prints_the_table(capsys):
     assert (
         "| [1. What is generative AI?](01_what_is_generative_ai.ipynb)" in capsys.readouterr().out
     )
+
+
+def test_student_does_not_import_the_command_line():
+    # Imports run one way: cli may import student, never the reverse (no cycle).
+    tree = ast.parse((ROOT / "genai_notes" / "student.py").read_text(encoding="utf-8"))
+    imported = {
+        alias.name if isinstance(node, ast.Import) else f"{node.module}.{alias.name}"
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for alias in node.names
+    }
+    assert not any("cli" in name.split(".") for name in imported), imported
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, genai_notes.student; print('genai_notes.cli' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "False"

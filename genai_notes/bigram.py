@@ -26,6 +26,7 @@ from genai_notes._checks import (
     check_real,
     check_rng,
     check_str,
+    describe,
 )
 from genai_notes.sampling import apply_temperature, sample_categorical
 
@@ -176,7 +177,14 @@ def classify(
     With equal prior odds this is the Bayes decision: choose the larger likelihood. A tie
     goes to the first model. ``boundaries`` is passed to :meth:`CharBigram.log_prob`.
     """
+    if not isinstance(models, Mapping):
+        raise TypeError(
+            f"models: expected a dict from names to CharBigram models, got {describe(models)}"
+        )
     if not models:
         raise ValueError("models: expected at least one model, got none")
+    for name, model in models.items():
+        if not isinstance(model, CharBigram):
+            raise TypeError(f"models[{name!r}]: expected a CharBigram, got {describe(model)}")
     scores = {name: model.log_prob(sentence, boundaries) for name, model in models.items()}
     return max(scores, key=scores.__getitem__), scores

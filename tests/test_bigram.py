@@ -120,3 +120,33 @@ def test_sample_categorical_frequencies():
     probs = np.tile([0.2, 0.5, 0.3], (20000, 1))
     draws = sample_categorical(probs, rng=0)
     np.testing.assert_allclose(np.bincount(draws, minlength=3) / 20000, [0.2, 0.5, 0.3], atol=0.015)
+
+
+def test_cross_entropy_averages_every_transition_including_the_start():
+    # Transitions with different probabilities, so the number averaged matters:
+    # P(a | start) = 2/3, P(c | a) = 1/2, P(end | c) = 1.
+    model = bigram.CharBigram.fit("ab\nac\nb\n", alpha=0.0)
+    expected = -(math.log(2 / 3) + math.log(1 / 2) + math.log(1.0)) / 3
+    assert model.cross_entropy("ac\n") == pytest.approx(expected, rel=1e-12)
+    # Two sentences: start -> b (1/3), b -> end (1), start -> a (2/3), a -> b (1/2), b -> end.
+    two = -(math.log(1 / 3) + 0 + math.log(2 / 3) + math.log(1 / 2) + 0) / 5
+    assert model.cross_entropy("b\nab\n") == pytest.approx(two, rel=1e-12)
+
+
+def test_a_character_never_followed_gets_a_uniform_row_with_alpha_zero():
+    # "b" ends the text and is never followed by anything; "z" never appears at all.
+    model = bigram.CharBigram.fit("ab", alpha=0.0, alphabet="\nabz")
+    np.testing.assert_allclose(model.probs[2], [0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(model.probs[3], [0.25, 0.25, 0.25, 0.25])
+    np.testing.assert_allclose(model.probs.sum(axis=1), 1.0)
+    np.testing.assert_allclose(model.probs[1], [0.0, 0.0, 1.0, 0.0])  # a -> b, by count
+    assert np.isfinite(model.log_prob("b", boundaries=False))
+    assert model.log_prob("ab") == pytest.approx(math.log(0.25))  # b -> end is 1/4
+
+
+def test_classify_rejects_what_is_not_a_dict_of_models():
+    model = bigram.CharBigram.fit("ab\n")
+    with pytest.raises(TypeError, match="models: expected a dict from names to CharBigram"):
+        bigram.classify("ab", [model])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"models\['en'\]: expected a CharBigram, got 3"):
+        bigram.classify("ab", {"en": 3})  # type: ignore[dict-item]

@@ -6,20 +6,21 @@ way wherever it appears. The rule, in order of preference at each position:
 
 * an English contraction suffix: ``'s 't 're 've 'm 'll 'd`` (case-sensitive, as in GPT-2);
 * an optional space followed by a run of letters;
-* an optional space followed by a run of digits;
+* an optional space followed by a run of numbers (digits, and symbols such as ``²``);
 * an optional space followed by a run of anything else that is not whitespace
   (punctuation, symbols, the underscore, combining marks, control characters);
 * a run of whitespace that is not followed by a non-space (so the *last* space before a word
   is left to join that word), or else any run of whitespace.
 
-GPT-2 writes this with Unicode property classes (``\\p{L}``, ``\\p{N}``) from the third-party
-``regex`` module. The standard ``re`` module has no such classes, so letters are written
-``[^\\W\\d_]`` ("a word character that is neither a digit nor the underscore"), and
-whitespace is spelled out as the Unicode White_Space set (Python's ``\\s`` would also take the
-separators ``\\x1c``-``\\x1f``). Checked character by character against HuggingFace's Rust
-implementation, the two agree everywhere except on numeric symbols of category No or Nl (``²``,
-``½``, ``Ⅻ``), which ``re`` counts as letters and GPT-2 as numbers, and on code points that
-Python's Unicode database does not assign yet.
+The pattern is GPT-2's own, written as GPT-2 writes it, with Unicode property classes:
+``\\p{L}`` (letters) and ``\\p{N}`` (numbers, including ``²``, ``½`` and ``Ⅻ``), run by the
+``regex`` package, which reads ``\\s`` as Unicode White_Space. That spelling means the same in
+every engine that runs GPT-2's pattern: tiktoken's and HuggingFace's Rust engines give the same
+pieces, so token ids trained here can be compared with theirs. A spelling with the standard
+``re`` module's classes (letters as ``[^\\W\\d_]``) does not: another engine reads ``\\w``
+with its own rules, and tiktoken's counts the zero-width joiner U+200D and combining marks as
+word characters, so it cuts ``'👨\\u200d'`` (man, zero-width joiner) into two pieces where
+GPT-2's rule keeps one.
 
 Every character falls into exactly one class above, so the pieces always concatenate back to
 the input, for every string:
@@ -36,24 +37,22 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
+import regex
+
 from genai_notes._checks import check_str
 
 __all__ = ["GPT2_SPLIT_PATTERN", "pretokenize", "count_pieces", "split_on_specials"]
 
-# Unicode White_Space, as in GPT-2's \s. Python's own \s also matches \x1c-\x1f (the
-# file/group/record/unit separators), which GPT-2 treats as symbols, so it is spelled out.
-_WS = r"\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-
 GPT2_SPLIT_PATTERN = (
-    r"'(?:[sdmt]|ll|ve|re)"  # contraction suffixes
-    r"| ?[^\W\d_]+"  # letters
-    r"| ?\d+"  # digits
-    rf"| ?(?:[^\w{_WS}]|_)+"  # everything else that is not whitespace; `_` is a \w char
-    rf"|[{_WS}]+(?![^{_WS}])"  # whitespace, leaving the last space for the next word
-    rf"|[{_WS}]+"  # trailing whitespace at the end of the text
+    r"'(?:[sdmt]|ll|ve|re)"  # contraction suffixes: 's 't 're 've 'm 'll 'd
+    r"| ?\p{L}+"  # letters
+    r"| ?\p{N}+"  # numbers
+    r"| ?[^\s\p{L}\p{N}]+"  # everything else that is not whitespace
+    r"|\s+(?!\S)"  # whitespace, leaving the last space for the next word
+    r"|\s+"  # trailing whitespace at the end of the text
 )
 
-_SPLIT = re.compile(GPT2_SPLIT_PATTERN)
+_SPLIT = regex.compile(GPT2_SPLIT_PATTERN)
 
 
 def pretokenize(text: str) -> list[str]:

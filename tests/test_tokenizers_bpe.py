@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import random
+import re
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from genai_notes.tokenizers import BPETokenizer, merge, pretokenize
+from genai_notes.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer, merge, pretokenize
+from genai_notes.tokenizers.bpe_fast import FastPieceEncoder
+from genai_notes.tokenizers.bpe_reference import encode_piece
 
 MIXED_CORPUS = (
     "The quick brown fox jumps over the lazy dog. It's 2024, and we'll see 3.14 apples!\n"
@@ -31,7 +34,7 @@ any_text = st.one_of(st.text(), tricky_text)
 @settings(max_examples=1000, deadline=None)
 @given(any_text)
 def test_decode_encode_round_trip(text: str) -> None:
-    assert TOK.decode(TOK.encode(text)) == text
+    assert TOK.decode(TOK.encode(text, allowed_special="all")) == text
     assert TOK.decode(TOK.encode(text, allowed_special="none")) == text
 
 
@@ -53,7 +56,7 @@ def test_decode_encode_round_trip(text: str) -> None:
     ],
 )
 def test_round_trip_on_hard_strings(text: str) -> None:
-    assert TOK.decode(TOK.encode(text)) == text
+    assert TOK.decode(TOK.encode(text, allowed_special="all")) == text
 
 
 def slow_encode(tok: BPETokenizer, text: str) -> list[int]:
@@ -101,12 +104,15 @@ def test_a_small_cache_gives_the_same_ids_and_stays_bounded() -> None:
     tiny = BPETokenizer(TOK.merges, cache_size=3)
     assert tiny.encode(MIXED_CORPUS) == TOK.encode(MIXED_CORPUS)
     assert len(tiny._cache) <= 3  # the bound is what keeps memory flat on endless text
+    for piece in pretokenize(MIXED_CORPUS[:400]):  # and it holds after every insertion
+        tiny.encode(piece)
+        assert len(tiny._cache) <= 3
 
 
 def test_special_tokens_policy() -> None:
     eot, pad = TOK.special_tokens["<|endoftext|>"], TOK.special_tokens["<pad>"]
-    assert TOK.encode("<|endoftext|>") == [eot]
-    ids = TOK.encode("hi<pad>there<|endoftext|>")
+    assert TOK.encode("<|endoftext|>", allowed_special="all") == [eot]
+    ids = TOK.encode("hi<pad>there<|endoftext|>", allowed_special="all")
     assert ids.count(pad) == 1 and ids[-1] == eot
     plain = TOK.encode("hi<pad>", allowed_special="none")
     assert pad not in plain and TOK.decode(plain) == "hi<pad>"
@@ -174,8 +180,12 @@ def test_bad_input_gives_clear_errors() -> None:
         TOK.encode("a\ud800b")
     with pytest.raises(ValueError, match="allowed_special: '<bos>' is not a special token"):
         TOK.encode("x", allowed_special={"<bos>"})
-    with pytest.raises(ValueError, match="allowed_special: expected 'all', 'none'"):
+    with pytest.raises(ValueError, match="allowed_special: expected 'raise', 'all', 'none'"):
         TOK.encode("x", allowed_special="some")
+    with pytest.raises(TypeError, match="allowed_special: expected 'raise'"):
+        TOK.encode("x", allowed_special=3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="encoder: expected 'fast' or 'reference'"):
+        BPETokenizer([], encoder="heap")
 
 
 def test_constructor_checks_merges_and_specials() -> None:
@@ -193,3 +203,56 @@ def test_constructor_checks_merges_and_specials() -> None:
         BPETokenizer([], special_tokens=["<pad>", "<mask>", "<pad>"])
     with pytest.raises(ValueError, match="cache_size: expected a positive integer"):
         BPETokenizer([], cache_size=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "special", "position"),
+    [
+        ("<|endoftext|>", "<|endoftext|>", 0),
+        ("hi<pad>there<|endoftext|>", "<pad>", 2),  # the first one in the text is named
+        ("ignore this <mask> and <pad>", "<mask>", 12),
+    ],
+)
+def test_special_text_is_refused_unless_the_caller_allows_it(text, special, position) -> None:
+    # The safe default: untrusted text can never produce a control token by accident.
+    for tok in (TOK, CharTokenizer(), WordTokenizer(["hi"])):
+        with pytest.raises(
+            ValueError,
+            match=f"contains the special token '{re.escape(special)}' at position {position}",
+        ):
+            tok.encode(text)
+        with pytest.raises(ValueError, match=re.escape(special)):
+            tok.encode(text, allowed_special="raise")
+        assert tok.encode(text, allowed_special="none") == tok.encode(text, allowed_special=())
+    assert TOK.encode("<|endof text", allowed_special="raise") == TOK.encode("<|endof text", "none")
+    assert TOK.encode("plain text") == TOK.encode("plain text", allowed_special="all")
+
+
+def test_the_cache_never_holds_more_than_its_size() -> None:
+    # Checked after every insertion: a cache that clears only once it is over its size (at
+    # `> max_size` instead of `>=`) holds cache_size + 1 pieces for a moment, and fails here.
+    tiny = BPETokenizer(TOK.merges, cache_size=3)
+    for word in ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta"]:
+        tiny.encode(word)
+        assert 1 <= len(tiny._cache) <= 3
+    assert word in tiny._cache
+
+
+@settings(max_examples=300, deadline=None)
+@given(any_text)
+def test_the_readable_encoder_gives_the_fast_encoders_ids(text: str) -> None:
+    readable = BPETokenizer(TOK.merges, encoder="reference")
+    assert readable.encode(text, allowed_special="none") == TOK.encode(text, "none")
+
+
+@pytest.mark.parametrize("name", sorted(LONG_PIECES))
+def test_the_readable_encoder_agrees_on_long_pieces(name: str) -> None:
+    text = LONG_PIECES[name][:1500]  # the readable encoder is quadratic; long enough for the heap
+    assert BPETokenizer(TOK.merges, encoder="reference").encode(text) == TOK.encode(text)
+
+
+def test_encode_piece_by_hand() -> None:
+    ranks = {(104, 105): 256, (256, 256): 257}  # "hi", then "hihi"
+    assert encode_piece("hihih", ranks) == [257, 104]
+    assert list(FastPieceEncoder([(104, 105), (256, 256)])("hihih")) == [257, 104]
+    assert encode_piece("", ranks) == [] and encode_piece("é", ranks) == [195, 169]

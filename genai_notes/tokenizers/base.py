@@ -5,16 +5,20 @@ A tokenizer maps text to a list of integer ids, ``encode(text) -> list[int]``, a
 them, in the order given, so ``vocab_size`` is ``n + len(special_tokens)``.
 
 **Special tokens** (``<|endoftext|>``, ``<pad>``, ``<mask>`` by default) mark structure, not
-text. They are never split or merged: a special is one id. The policy of ``encode`` is set by
-``allowed_special``:
+text. They are never split or merged: a special is one id. Text that comes from users (a
+message, a web page) must not be able to produce one, so the policy of ``encode`` is set by
+``allowed_special``, and the default is the safe one:
 
-* ``"all"`` (the default): a special written in the text becomes its id;
+* ``"raise"`` (the default): text that contains a special token raises ValueError naming it,
+  so a control token never appears by accident;
+* ``"all"``: a special written in the text becomes its id (for text you wrote yourself, such
+  as documents joined with ``<|endoftext|>``);
 * ``"none"``: the text is treated as plain characters, so ``"<pad>"`` is encoded like any other
-  string. Use this for untrusted text, so that a user cannot inject a control token;
-* a collection of specials: only those are recognised.
+  string. Use this for untrusted text that may contain such strings;
+* a collection of specials: only those become ids; any other special is plain text.
 
 ``decode`` always writes a special back as its text, so ``decode(encode(s)) == s`` holds under
-every policy for the lossless tokenizers.
+every policy that does not raise, for the lossless tokenizers.
 
 **Files** are human-readable JSON with a ``format`` name and a ``version`` number. ``load``
 checks everything it reads and raises :class:`TokenizerFileError` naming the file and what is
@@ -165,16 +169,23 @@ class Tokenizer(ABC):
         """
         return dict(self._special_ids)
 
-    def encode(self, text: str, allowed_special: str | Collection[str] = "all") -> list[int]:
+    def encode(self, text: str, allowed_special: str | Collection[str] = "raise") -> list[int]:
         """Encode ``text`` into token ids; see the module docstring for ``allowed_special``.
 
         >>> from genai_notes.tokenizers import CharTokenizer
         >>> tok = CharTokenizer("<>abdp")
-        >>> tok.encode("ab<pad>"), tok.encode("ab<pad>", allowed_special="none")
+        >>> tok.encode("ab<pad>", allowed_special="all"), tok.encode("ab<pad>", allowed_special="none")
         ([2, 3, 7], [2, 3, 0, 5, 2, 4, 1])
+        >>> tok.encode("ab<pad>")
+        Traceback (most recent call last):
+        ...
+        ValueError: text: contains the special token '<pad>' at position 2; pass allowed_special='all' (or a set of specials) to encode it as its id, or allowed_special='none' to encode it as plain text
         """
         check_str(text, "text")
         allowed = self._allowed_specials(allowed_special)
+        if allowed is None:
+            self._refuse_specials(text)
+            return self._encode_ordinary(text)
         if not allowed or not any(token in text for token in allowed):
             return self._encode_ordinary(text)
         ids: list[int] = []
@@ -184,6 +195,16 @@ class Tokenizer(ABC):
             elif part:
                 ids.extend(self._encode_ordinary(part))
         return ids
+
+    def _refuse_specials(self, text: str) -> None:
+        found = [(text.find(token), token) for token in self._specials if token in text]
+        if found:
+            position, token = min(found)
+            raise ValueError(
+                f"text: contains the special token {token!r} at position {position}; pass "
+                "allowed_special='all' (or a set of specials) to encode it as its id, or "
+                "allowed_special='none' to encode it as plain text"
+            )
 
     def decode(self, ids: Sequence[int] | np.ndarray, errors: str = "replace") -> str:
         """Turn token ids back into text; special tokens are written as their text.
@@ -236,7 +257,7 @@ class Tokenizer(ABC):
           ]
         }
         <BLANKLINE>
-        >>> CharTokenizer.load(path).encode("ba<pad>")
+        >>> CharTokenizer.load(path).encode("ba<pad>", allowed_special="all")
         [1, 0, 2]
         """
         payload = {
@@ -304,21 +325,16 @@ class Tokenizer(ABC):
         )
 
     # ----- helpers -----------------------------------------------------------------------
-    def _allowed_specials(self, allowed_special: Any) -> tuple[str, ...]:
+    def _allowed_specials(self, allowed_special: Any) -> tuple[str, ...] | None:
+        """The specials to recognise, or None for "raise if the text holds one"."""
+        expected = "expected 'raise', 'all', 'none' or a collection of special tokens"
         if isinstance(allowed_special, str):
-            if allowed_special == "all":
-                return self._specials
-            if allowed_special == "none":
-                return ()
-            raise ValueError(
-                f"allowed_special: expected 'all', 'none' or a collection of special tokens, "
-                f"got {allowed_special!r}"
-            )
+            policies = {"raise": None, "all": self._specials, "none": ()}
+            if allowed_special not in policies:
+                raise ValueError(f"allowed_special: {expected}, got {allowed_special!r}")
+            return policies[allowed_special]
         if not isinstance(allowed_special, Collection):
-            raise TypeError(
-                f"allowed_special: expected 'all', 'none' or a collection of special tokens, "
-                f"got {describe(allowed_special)}"
-            )
+            raise TypeError(f"allowed_special: {expected}, got {describe(allowed_special)}")
         for token in allowed_special:
             if token not in self._special_ids:
                 raise ValueError(

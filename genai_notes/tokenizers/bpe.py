@@ -5,10 +5,12 @@ Id ``256 + k`` is the result of merge ``k``. The special tokens come after the l
 
 **Encoding** cuts the text with the GPT-2 pattern (``pretokenize``), then encodes each
 distinct piece once: starting from its UTF-8 bytes, it repeatedly merges the adjacent pair
-with the lowest merge rank (the earliest learned) until no learned pair is left (pieces longer
-than a few words use a heap of candidate merges, so a long run costs O(n log n), not O(n^2)).
-The result for each piece is kept in a cache of at most ``cache_size`` pieces, emptied when full, so memory
-stays bounded however much text passes through.
+with the lowest merge rank (the earliest learned) until no learned pair is left. That is
+``bpe_reference.encode_piece``, the version to read; by default the tokenizer runs
+``bpe_fast.FastPieceEncoder``, which gives the same ids faster (``encoder="reference"`` picks
+the readable one). The result for each piece is kept in a cache of at most ``cache_size``
+pieces, emptied before it would grow past that, so memory stays bounded however much text
+passes through.
 
 **Decoding** joins the bytes of the tokens and reads them as UTF-8. Tokens can end in the
 middle of a character (half of an emoji): with ``errors="replace"`` (the default) such bytes
@@ -28,9 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from heapq import heapify, heappop, heappush
-from itertools import accumulate, chain, repeat
-from operator import add
+from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
@@ -42,17 +42,16 @@ from .base import (
     Tokenizer,
     check_special_tokens,
 )
-from .bpe_fast import train_fast
-from .bpe_reference import MergeRecord, train_reference, utf8
+from .bpe_fast import FastPieceEncoder, train_fast
+from .bpe_reference import MergeRecord, encode_piece, train_reference, utf8
 from .jsonfile import TokenizerFileError, require
 from .pretokenize import count_pieces, pretokenize
 
 __all__ = ["BPETokenizer", "bytes_to_readable", "readable_to_bytes"]
 
 _TRAINERS = {"fast": train_fast, "reference": train_reference}
+_ENCODERS = ("fast", "reference")
 _MAX_MERGES = 0x110000 - 256  # every id must be a valid code point
-_NO_MERGE = "\U0010ffff\U0010ffff"  # sorts after every 1-character merge result
-_LONG_PIECE = 16  # bytes; longer pieces are merged with a heap (measured crossover)
 _ESCAPE = re.compile(r"\\\\|\\x[0-9a-f]{2}|\\")
 
 
@@ -99,7 +98,7 @@ class BPETokenizer(Tokenizer):
     both must exist before merge ``k``. Build one with ``BPETokenizer.train`` or ``load``.
 
     >>> tok = BPETokenizer([(104, 105)], special_tokens=["<|endoftext|>"])
-    >>> tok.encode("hi hi<|endoftext|>"), tok.vocab_size
+    >>> tok.encode("hi hi<|endoftext|>", allowed_special="all"), tok.vocab_size
     ([256, 32, 256, 257], 258)
     """
 
@@ -110,7 +109,10 @@ class BPETokenizer(Tokenizer):
         merges: Sequence[tuple[int, int]] = (),
         special_tokens: Sequence[str] = DEFAULT_SPECIAL_TOKENS,
         cache_size: int = 65536,
+        encoder: str = "fast",
     ) -> None:
+        if encoder not in _ENCODERS:
+            raise ValueError(f"encoder: expected 'fast' or 'reference', got {describe(encoder)}")
         if isinstance(merges, str) or not isinstance(merges, Sequence):
             raise TypeError(f"merges: expected a list of (id, id) pairs, got {describe(merges)}")
         if len(merges) > _MAX_MERGES:  # ids are also stored as characters chr(id)
@@ -120,14 +122,18 @@ class BPETokenizer(Tokenizer):
         self._merges: list[tuple[int, int]] = []
         for k, pair in enumerate(merges):
             self._add_merge(k, pair)
-        # Encoding works on strings whose characters are ids (see ``bpe_fast``): a pair is a
-        # 2-character string, and the merged character chr(256 + k) also gives the rank k.
-        self._merge_char = {chr(a) + chr(b): chr(256 + k) for k, (a, b) in enumerate(self._merges)}
-        self._pair_of = {new: pair for pair, new in self._merge_char.items()}
-        self._rank = {pair: 256 + k for k, pair in enumerate(self._merges)}  # pair -> new id
+        self._ranks = {pair: 256 + k for k, pair in enumerate(self._merges)}  # pair -> new id
         super().__init__(special_tokens)
         self._all_bytes = self._vocab + [s.encode("utf-8") for s in self._specials]
-        self._cache = _PieceCache(self._encode_piece, check_positive_int(cache_size, "cache_size"))
+        if encoder == "fast":
+            encode: Any = FastPieceEncoder(self._merges)
+        else:
+            ranks = self._ranks
+
+            def encode(piece: str) -> tuple[int, ...]:
+                return tuple(encode_piece(piece, ranks))
+
+        self._cache = _PieceCache(encode, check_positive_int(cache_size, "cache_size"))
         self.history: list[MergeRecord] | None = None  # filled in by ``train``
 
     def _add_merge(self, k: int, pair: Any) -> None:
@@ -243,24 +249,6 @@ class BPETokenizer(Tokenizer):
             utf8(text)  # raises a ValueError naming the lone surrogate
             raise
 
-    def _encode_piece(self, piece: str) -> tuple[int, ...]:
-        """Merge the lowest-rank pair of one piece until no learned pair is left.
-
-        Each round scans the whole piece in C, which is fastest for word-sized pieces but
-        costs (length) x (merges applied) on a long one, so long pieces use a heap instead.
-        """
-        data = piece.encode("utf-8")
-        if len(data) > _LONG_PIECE:
-            return _merge_with_heap(list(data), self._rank)
-        word = data.decode("latin-1")  # character chr(b) for byte b
-        rank_of = self._merge_char.get
-        while len(word) > 1:
-            best = min(map(rank_of, map(add, word, word[1:]), repeat(_NO_MERGE)))
-            if best == _NO_MERGE:
-                break
-            word = word.replace(self._pair_of[best], best)
-        return tuple(map(ord, word))
-
     def _ordinary_id(self, token: str) -> int | None:
         return self._id_of.get(utf8(token, "special_tokens"))
 
@@ -307,39 +295,9 @@ class BPETokenizer(Tokenizer):
         return cls(merges, specials)
 
 
-def _merge_with_heap(ids: list[int], rank: dict[tuple[int, int], int]) -> tuple[int, ...]:
-    """The same merges as the scanning loop, in O(n log n) for a piece of n bytes.
-
-    A heap holds ``(new_id, position)`` for every mergeable adjacent pair; the smallest new id
-    is the earliest merge, and among its occurrences the leftmost comes first, which is the
-    left-to-right rule. Merged-away positions are unlinked from a doubly linked list, and heap
-    entries that no longer describe the pair at their position are skipped when popped.
-    """
-    n = len(ids)
-    after = list(range(1, n + 1))
-    before = list(range(-1, n - 1))
-    heap = [(rank[p], i) for i, p in enumerate(zip(ids, ids[1:])) if p in rank]
-    heapify(heap)
-    alive: list[int | None] = list(ids)
-    while heap:
-        new_id, i = heappop(heap)
-        j = after[i]
-        if alive[i] is None or j >= n or rank.get((alive[i], alive[j])) != new_id:
-            continue  # stale: this position was merged away or its pair changed
-        alive[i], alive[j] = new_id, None
-        after[i] = k = after[j]
-        if k < n:
-            before[k] = i
-            if (alive[i], alive[k]) in rank:
-                heappush(heap, (rank[alive[i], alive[k]], i))
-        h = before[i]
-        if h >= 0 and (alive[h], alive[i]) in rank:
-            heappush(heap, (rank[alive[h], alive[i]], h))
-    return tuple(token for token in alive if token is not None)
-
-
 class _PieceCache(dict):
-    """piece -> token ids, computed on first use; emptied when it reaches ``max_size``."""
+    """piece -> token ids, computed on first use; emptied before it would hold more than
+    ``max_size`` pieces, so it never does."""
 
     def __init__(self, encode_piece: Any, max_size: int) -> None:
         super().__init__()

@@ -17,6 +17,10 @@ This trainer recounts every pair after each merge, so it costs (number of merges
 the corpus). ``bpe_fast`` gives the identical merges while touching only the pieces a merge
 changed.
 
+**Encoding** one pre-tokenized piece (``encode_piece``) replays what training learned: start
+from the piece's bytes, and merge the adjacent pair with the lowest rank (the earliest learned
+merge) until no learned pair is left. ``bpe_fast`` has a faster encoder that gives the same ids.
+
 >>> history = train_reference({"hug": 10, "pug": 5, "hugs": 5}, n_merges=2)
 >>> [(r.pair, r.count, r.token) for r in history]
 [((117, 103), 20, b'ug'), ((104, 256), 15, b'hug')]
@@ -24,13 +28,21 @@ changed.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from genai_notes._checks import check_int, check_nonnegative_int, check_positive_int, describe
 
-__all__ = ["MergeRecord", "pair_counts", "merge", "train_reference", "check_piece_counts"]
+__all__ = [
+    "MergeRecord",
+    "pair_counts",
+    "merge",
+    "train_reference",
+    "encode_piece",
+    "check_piece_counts",
+]
 
 
 @dataclass(frozen=True)
@@ -153,3 +165,22 @@ def train_reference(piece_counts: Mapping[str, int], n_merges: int) -> list[Merg
         token_bytes.append(token_bytes[best[0]] + token_bytes[best[1]])
         history.append(MergeRecord(best, counts[best], new_id, token_bytes[new_id]))
     return history
+
+
+def encode_piece(piece: str, ranks: Mapping[tuple[int, int], int]) -> list[int]:
+    """Encode one pre-tokenized piece with learned merges; ``ranks[(a, b)]`` is the id that
+    merge (a, b) makes, so the lowest id is the earliest merge.
+
+    Start from the UTF-8 bytes; while some adjacent pair has been learned, merge every
+    occurrence of the lowest-ranked one.
+
+    >>> encode_piece("hugs", {(117, 103): 256, (104, 256): 257})
+    [257, 115]
+    """
+    ids = list(piece.encode("utf-8"))
+    while len(ids) >= 2:
+        pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, math.inf))
+        if pair not in ranks:  # no learned pair is left
+            break
+        ids = merge(ids, pair, ranks[pair])
+    return ids

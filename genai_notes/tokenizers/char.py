@@ -42,7 +42,7 @@ class CharTokenizer(Tokenizer):
     >>> tok = CharTokenizer()
     >>> tok.encode("Hi!")
     [72, 105, 33]
-    >>> tok.encode("a<pad>"), tok.vocab_size
+    >>> tok.encode("a<pad>", allowed_special="all"), tok.vocab_size
     ([97, 1114113], 1114115)
     >>> tok.decode(tok.encode("café 🙂"))
     'café 🙂'

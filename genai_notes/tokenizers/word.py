@@ -7,7 +7,8 @@ unknown token ``<unk>``. This tokenizer is **lossy by design**, and its exact be
     ``decode(encode(s)) == " ".join(w if w in vocabulary else "<unk>" for w in words(s))``
 
 so spacing is normalised to single spaces, a space appears before punctuation, and unknown
-words are gone for good. (Special tokens in the text are kept, like any known word.)
+words are gone for good. (With ``allowed_special="all"``, special tokens in the text are kept,
+like any known word.)
 
 >>> tok = WordTokenizer.from_text("the cat sat on the mat .")
 >>> tok.encode("the dog sat!")

@@ -438,3 +438,10 @@ def test_each_notebook_solution_passes_its_check(path, monkeypatch, capsys):
             checks += is_check
     assert checks == len(questions(module))
     assert capsys.readouterr().out.count("Correct: well done.") == checks
+
+
+def test_question_options_are_checked():
+    with pytest.raises(TypeError, match="forbid: expected a dict"):
+        Question("x", kind="value", reference=lambda: 1, forbid=["encode"])
+    with pytest.raises(TypeError, match="locate: expected a function"):
+        Question("x", kind="value", reference=lambda: 1, locate="row")

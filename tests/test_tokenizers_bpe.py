@@ -256,3 +256,12 @@ def test_encode_piece_by_hand() -> None:
     assert encode_piece("hihih", ranks) == [257, 104]
     assert list(FastPieceEncoder([(104, 105), (256, 256)])("hihih")) == [257, 104]
     assert encode_piece("", ranks) == [] and encode_piece("é", ranks) == [195, 169]
+
+
+def test_the_piece_encoders_check_their_arguments() -> None:
+    with pytest.raises(TypeError, match="piece: expected a str, got int"):
+        encode_piece(3, {})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ranks: expected a dict"):
+        encode_piece("ab", [(97, 98)])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="piece: expected a str, got bytes"):
+        FastPieceEncoder([(97, 98)])(b"ab")  # type: ignore[arg-type]

@@ -225,6 +225,12 @@ class Question:
             raise TypeError("cases: expected a sequence of argument tuples")
         if any(not isinstance(m, Mistake) for m in self.mistakes):
             raise TypeError("mistakes: expected a sequence of Mistake(wrong, why)")
+        if self.forbid is not None and not isinstance(self.forbid, Mapping):
+            raise TypeError(
+                f"forbid: expected a dict from names to reasons, got {describe(self.forbid)}"
+            )
+        if self.locate is not None and not callable(self.locate):
+            raise TypeError(f"locate: expected a function, got {describe(self.locate)}")
         known = {id(case) for case in self.cases}
         for m in self.mistakes:
             if m.cases is not None and not all(id(case) in known for case in m.cases):

@@ -47,7 +47,7 @@ from heapq import heapify, heappop, heappush
 from itertools import repeat
 from operator import add
 
-from genai_notes._checks import check_nonnegative_int
+from genai_notes._checks import check_nonnegative_int, check_str
 
 from .bpe_reference import MergeRecord, check_piece_counts, utf8
 
@@ -147,7 +147,7 @@ class FastPieceEncoder:
         Each round scans the whole piece in C, which is fastest for word-sized pieces but
         costs (length) x (merges applied) on a long one, so long pieces use a heap instead.
         """
-        data = piece.encode("utf-8")  # a lone surrogate raises; the tokenizer names it
+        data = check_str(piece, "piece").encode("utf-8")  # a lone surrogate: the caller names it
         if len(data) > _LONG_PIECE:
             return _merge_with_heap(list(data), self._rank)
         word = data.decode("latin-1")  # character chr(b) for byte b

@@ -33,7 +33,13 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from genai_notes._checks import check_int, check_nonnegative_int, check_positive_int, describe
+from genai_notes._checks import (
+    check_int,
+    check_nonnegative_int,
+    check_positive_int,
+    check_str,
+    describe,
+)
 
 __all__ = [
     "MergeRecord",
@@ -177,6 +183,9 @@ def encode_piece(piece: str, ranks: Mapping[tuple[int, int], int]) -> list[int]:
     >>> encode_piece("hugs", {(117, 103): 256, (104, 256): 257})
     [257, 115]
     """
+    check_str(piece, "piece")
+    if not isinstance(ranks, Mapping):
+        raise TypeError(f"ranks: expected a dict from (id, id) pairs to ids, got {describe(ranks)}")
     ids = list(piece.encode("utf-8"))
     while len(ids) >= 2:
         pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, math.inf))

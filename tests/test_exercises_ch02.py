@@ -45,6 +45,23 @@ def test_pair_counts_matches_the_package(ids):
     assert ch02.q1.reference(ids) == pair_counts(ids)
 
 
+def test_pair_counts_with_weights_and_running_counts_by_hand():
+    assert ch02.q1.reference([4, 4, 4], 3) == {(4, 4): 6}
+    running = {(1, 2): 1}
+    assert ch02.q1.reference([1, 2, 5], 2, running) == {(1, 2): 3, (2, 5): 2}
+    assert running == {(1, 2): 3, (2, 5): 2}  # the given dict is the one filled in
+    assert ch02.q1.reference([1, 2], 5, {}) == pair_counts([1, 2], 5, {})
+
+
+def test_a_shared_default_dict_is_rejected():
+    def shared_default(ids, weight=1, counts={}):  # noqa: B006 - the mistake under test
+        for pair in zip(ids, ids[1:]):
+            counts[pair] = counts.get(pair, 0) + weight
+        return counts
+
+    assert ch02.q1.evaluate(shared_default).status == "incorrect"
+
+
 def test_pair_counts_by_hand():
     assert ch02.q1.reference([5, 5, 5]) == {(5, 5): 2}
     assert ch02.q1.reference([1, 2, 3, 1, 2]) == {(1, 2): 2, (2, 3): 1, (3, 1): 1}
@@ -193,11 +210,14 @@ def test_a_mistake_rule_that_could_never_fire_is_rejected():
 
 
 def test_counting_each_pair_once_is_not_called_a_missing_last_pair():
-    def once(ids):
-        return {pair: 1 for pair in zip(ids, ids[1:])}
+    def once(ids, weight=1, counts=None):
+        counts = {} if counts is None else counts
+        for pair in zip(ids, ids[1:]):
+            counts[pair] = weight
+        return counts
 
     message = ch02.q1.evaluate(once).message
-    assert "every pair got the count 1" in message
+    assert "every pair got the count of one occurrence" in message
     assert "last pair" not in message
     assert "the pair (1, 2): expected 2, got 1" in message
 

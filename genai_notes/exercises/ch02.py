@@ -18,30 +18,38 @@ from genai_notes.tokenizers import BPETokenizer, CharTokenizer, WordTokenizer
 # --- Exercise 1: pair_counts --------------------------------------------------------------
 
 
-def pair_counts(ids):
-    counts = {}
+def pair_counts(ids, weight=1, counts=None):
+    counts = {} if counts is None else counts  # a new dict, or keep adding to the given one
     for pair in zip(ids, ids[1:]):  # every adjacent pair; pairs overlap
-        counts[pair] = counts.get(pair, 0) + 1
+        counts[pair] = counts.get(pair, 0) + weight
     return counts
 
 
-def _count_each_pair_once(ids):
-    return {pair: 1 for pair in zip(ids, ids[1:])}
-
-
-def _count_even_pairs_only(ids):
-    return _tally(zip(ids[::2], ids[1::2]))
-
-
-def _count_without_last_pair(ids):
-    return _tally(zip(ids[:-2], ids[1:-1]))
-
-
-def _tally(pairs):
-    counts = {}
+def _tally(pairs, weight, counts, step=None):
+    counts = {} if counts is None else counts
     for pair in pairs:
-        counts[pair] = counts.get(pair, 0) + 1
+        counts[pair] = step(counts, pair, weight) if step else counts.get(pair, 0) + weight
     return counts
+
+
+def _count_each_pair_once(ids, weight=1, counts=None):
+    return _tally(zip(ids, ids[1:]), weight, counts, step=lambda c, p, w: w)
+
+
+def _count_even_pairs_only(ids, weight=1, counts=None):
+    return _tally(zip(ids[::2], ids[1::2]), weight, counts)
+
+
+def _count_without_last_pair(ids, weight=1, counts=None):
+    return _tally(zip(ids[:-2], ids[1:-1]), weight, counts)
+
+
+def _count_ignoring_weight(ids, weight=1, counts=None):
+    return _tally(zip(ids, ids[1:]), 1, counts)
+
+
+def _count_into_a_new_dict(ids, weight=1, counts=None):
+    return _tally(zip(ids, ids[1:]), weight, None)
 
 
 _PAIR_CASES = [
@@ -51,24 +59,31 @@ _PAIR_CASES = [
     (list(b"the cat sat"),),
     ([7],),
     ([],),
+    ([5, 5, 5], 10),  # a piece seen 10 times in the corpus
+    ([1, 2, 5], 1, {(1, 2): 1, (9, 9): 4}),  # keep adding to the counts of earlier pieces
+    ([4, 4, 4, 4], 3, {(4, 4): 2}),
 ]
 
 q1 = Question(
-    "Write pair_counts(ids) returning a dict that maps every adjacent pair (ids[i], ids[i + 1]) "
-    "to the number of times it occurs in the list.",
+    "Write pair_counts(ids, weight=1, counts=None): add weight to counts[pair] for every "
+    "adjacent pair (ids[i], ids[i + 1]) of the list, in the dict counts (a new one when counts "
+    "is None), and return it. Called once per piece with the piece's frequency as weight, it "
+    "counts the pairs of a whole corpus.",
     kind="function",
     reference=pair_counts,
     cases=_PAIR_CASES,
     hints=[
         "zip(ids, ids[1:]) walks over every adjacent pair, overlapping: in [5, 5, 5] the pair "
         "(5, 5) occurs twice.",
-        "counts[pair] = counts.get(pair, 0) + 1 adds one to a count that may not exist yet.",
+        "counts[pair] = counts.get(pair, 0) + weight adds to a count that may not exist yet. "
+        "Start with counts = {} only when counts is None (a default of {} would be shared by "
+        "every call).",
     ],
     mistakes=[
         Mistake(
             _count_each_pair_once,
-            "every pair got the count 1: add one to a pair's count each time it occurs, "
-            "counts[pair] = counts.get(pair, 0) + 1",
+            "every pair got the count of one occurrence: add weight to a pair's count each time "
+            "it occurs, counts[pair] = counts.get(pair, 0) + weight",
         ),
         Mistake(
             _count_even_pairs_only,
@@ -77,6 +92,16 @@ q1 = Question(
         Mistake(
             _count_without_last_pair,
             "the last pair (ids[-2], ids[-1]) is missing; a list of n ids has n - 1 pairs",
+        ),
+        Mistake(
+            _count_ignoring_weight,
+            "add weight for each occurrence, not 1: a piece seen weight times in the corpus "
+            "gives each of its pairs weight occurrences",
+        ),
+        Mistake(
+            _count_into_a_new_dict,
+            "add into the counts dict you are given, so counts from earlier pieces are kept; "
+            "start a new dict only when counts is None",
         ),
     ],
     locate=lambda case, path: f"the pair {path[0]!r}",

@@ -2,94 +2,18 @@
 
 These tests need the book built into ``_build/html`` (``make test`` builds it first) and
 Debian's ``chromium``; without either they are skipped. Every request to another host is
-aborted, so a page that depends on a CDN fails here instead of quietly working online.
+aborted (see conftest.py), so a page that depends on a CDN fails here instead of quietly
+working online. The explorers have their own tests, in test_explorers.py.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
+from _book import chapter_pages, needs_book, unexpected_errors
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytest.importorskip("playwright.sync_api")
 
-ROOT = Path(__file__).resolve().parents[2]
-HTML = ROOT / "_build" / "html"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-# Harmless messages from third-party scripts: sphinx-thebe declares a constant twice on every
-# page; pydata-sphinx-theme complains once when the browser has no stored theme; and the widget
-# renderer calls the MathJax 2 API (MathJax.Hub.Queue) to typeset labels, which MathJax 3 does not
-# have, so widget labels are shown as plain text (the widgets themselves render; tested below).
-KNOWN_CONSOLE_ERRORS = ("THEBE_JS_URL", "invalid theme mode", "reading 'Queue'")
-
-pytestmark = [
-    pytest.mark.skipif(not (HTML / "index.html").exists(), reason="book not built (make book)"),
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="chromium not installed (apt-get install chromium)"
-    ),
-]
-
-
-@pytest.fixture(scope="module")
-def base_url():
-    class QuietHandler(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(QuietHandler, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def page(browser):
-    page = browser.new_page()
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
-    page.route(
-        "**/*",
-        lambda route: (
-            route.continue_() if route.request.url.startswith("http://127.0.0.1") else route.abort()
-        ),
-    )
-    yield page
-    page.close()
-
-
-def unexpected_errors(page):
-    return [
-        e
-        for e in page.errors
-        if not any(k in e for k in KNOWN_CONSOLE_ERRORS)
-        # Aborted off-site requests (launch-button icons, fonts) are logged as failed loads.
-        and "net::ERR_FAILED" not in e
-        and "Failed to load resource" not in e
-    ]
-
-
-def chapter_pages():
-    return sorted(
-        p.relative_to(HTML).as_posix() for p in (HTML / "notebooks").glob("[0-9][0-9]_*.html")
-    )
+pytestmark = needs_book
 
 
 def test_front_page_has_chapter_map(page, base_url):

@@ -1,4 +1,4 @@
-"""One figure style for the whole book.
+"""One figure style for the whole book: the static (matplotlib and HTML) figures.
 
 Colours come from the Okabe-Ito palette, which stays distinguishable under the common forms of
 colour blindness; heatmaps use ``cividis``, a sequential map designed for the same purpose.
@@ -27,9 +27,11 @@ __all__ = [
     "PALETTE",
     "SEQUENTIAL_CMAP",
     "DIVERGING_CMAP",
+    "TOKEN_TINTS",
     "use_style",
     "heatmap",
     "plot_curves",
+    "visible_piece",
     "token_html",
     "figure_html",
     "show_figure",
@@ -182,7 +184,17 @@ def plot_curves(
 
 
 # Light tints of the palette, so dark text stays readable on every token.
-_TOKEN_TINTS = ("#CCE3F0", "#FAE7BF", "#BFE7DC", "#F2DDE9", "#D5ECFA", "#F5D7BF")
+TOKEN_TINTS = ("#CCE3F0", "#FAE7BF", "#BFE7DC", "#F2DDE9", "#D5ECFA", "#F5D7BF")
+
+
+def visible_piece(piece: str) -> str:
+    """``piece`` with its whitespace made visible: a space shows as ``·``, a newline as ``↵``
+    and a tab as ``→``. Token views use it, so that a token holding only a space is seen.
+
+    >>> visible_piece(" the\\n")
+    '·the↵'
+    """
+    return piece.replace(" ", "·").replace("\n", "↵").replace("\t", "→")
 
 
 def token_html(pieces: Sequence[str], ids: Sequence[int] | None = None) -> str:
@@ -197,10 +209,10 @@ def token_html(pieces: Sequence[str], ids: Sequence[int] | None = None) -> str:
         raise ValueError(f"ids: expected {len(pieces)} ids to match pieces, got {len(ids)}")
     boxes = []
     for k, piece in enumerate(pieces):
-        shown = html.escape(piece.replace(" ", "·").replace("\n", "↵").replace("\t", "→"))
+        shown = html.escape(visible_piece(piece))
         label = "" if ids is None else f"<sub style='color:#444'>{int(ids[k])}</sub>"
         boxes.append(
-            f"<span style='background:{_TOKEN_TINTS[k % len(_TOKEN_TINTS)]};color:#000;"
+            f"<span style='background:{TOKEN_TINTS[k % len(TOKEN_TINTS)]};color:#000;"
             f"padding:1px 3px;margin:1px;border-radius:3px;font-family:monospace;"
             f"display:inline-block'>{shown}{label}</span>"
         )

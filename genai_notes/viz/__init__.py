@@ -1,0 +1,63 @@
+"""Figures and explorers for the whole book, in one style.
+
+- :mod:`~genai_notes.viz.figures`: matplotlib helpers (``use_style``, ``heatmap``,
+  ``plot_curves``) and HTML token boxes, with the Okabe-Ito palette ``PALETTE``.
+- :mod:`~genai_notes.viz.explorers` and :mod:`~genai_notes.viz.steppers`: explorers, Altair
+  charts whose controls (:mod:`~genai_notes.viz.controls`) stay live in the browser.
+- :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
+  and the HTML book all draw.
+
+>>> use_style()
+>>> len(PALETTE)
+8
+"""
+
+from genai_notes.viz.controls import Checkbox, Select, Slider
+from genai_notes.viz.display import Explorer, explorer_html, explorer_spec
+from genai_notes.viz.explorers import (
+    attention_explorer,
+    distribution_explorer,
+    matrix_explorer,
+)
+from genai_notes.viz.figures import (
+    DIVERGING_CMAP,
+    PALETTE,
+    SEQUENTIAL_CMAP,
+    TOKEN_TINTS,
+    figure_html,
+    heatmap,
+    plot_curves,
+    show_figure,
+    token_html,
+    use_style,
+    visible_piece,
+)
+from genai_notes.viz.neighbours import neighbour_explorer
+from genai_notes.viz.steppers import TokenView, text_explorer, token_explorer
+
+__all__ = [
+    "PALETTE",
+    "SEQUENTIAL_CMAP",
+    "DIVERGING_CMAP",
+    "TOKEN_TINTS",
+    "use_style",
+    "heatmap",
+    "plot_curves",
+    "visible_piece",
+    "token_html",
+    "figure_html",
+    "show_figure",
+    "Slider",
+    "Select",
+    "Checkbox",
+    "Explorer",
+    "explorer_spec",
+    "explorer_html",
+    "distribution_explorer",
+    "attention_explorer",
+    "neighbour_explorer",
+    "matrix_explorer",
+    "TokenView",
+    "token_explorer",
+    "text_explorer",
+]

@@ -38,11 +38,21 @@ HIGHLIGHT = PALETTE[5]  # vermillion: the chosen item, against the blue of the r
 
 
 def _flattened(matrix: np.ndarray, digits: int, row: str, col: str, value: str) -> tuple:
-    """Compact inline data for a ``(rows, cols)`` matrix, one record per row holding the row
-    as an array, and the transforms that unpack it into one record per entry."""
-    values = [{row: i, value: v} for i, v in enumerate(rounded(matrix, digits))]
+    """Compact inline data for a ``(rows, cols)`` matrix, and the transforms that unpack it into
+    one record per entry (``row``, ``col``, ``value``).
+
+    Each row is one record holding its numbers as one comma-separated string: a stored notebook
+    writes a JSON array one number per line, and a matrix would take thousands of lines.
+    """
+    values = [
+        {row: i, value: ",".join(str(x) for x in numbers)}
+        for i, numbers in enumerate(rounded(matrix, digits))
+    ]
+    field = f"datum[{js_literal(value)}]"
     unpack = [
+        {"calculate": f"split({field}, ',')", "as": value},
         {"flatten": [value]},
+        {"calculate": f"toNumber({field})", "as": value},
         # Flatten keeps each row's order, so the rank within the row is the column index.
         {"window": [{"op": "row_number", "as": col}], "groupby": [row]},
         {"calculate": f"datum[{js_literal(col)}] - 1", "as": col},

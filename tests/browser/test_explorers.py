@@ -139,7 +139,7 @@ def _temperature_logits():
             spec = output.get("data", {}).get(MIME)
             if spec and "temperature set by the slider" in spec["description"]:
                 (row,) = spec["data"]["values"]
-                return spec["description"], np.array(row["z"], dtype=float)
+                return spec["description"], np.array(row["z"].split(","), dtype=float)
     raise AssertionError("no temperature explorer in chapter 1")
 
 

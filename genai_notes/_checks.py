@@ -133,6 +133,42 @@ def check_axis(axis: Any, ndim: int, name: str = "axis") -> int:
     return int(axis) % ndim
 
 
+# The most elements an array made from a size argument may have (2**28: 1 GiB of float32).
+# Absurd sizes are refused before anything is allocated; raise it with set_max_elements.
+_limits = {"max_elements": 1 << 28}
+
+
+def set_max_elements(n: int) -> int:
+    """Set the size limit of :func:`check_size` (elements per array); return the old one.
+
+    >>> old = set_max_elements(10**9); set_max_elements(old) == 10**9
+    True
+    """
+    n = check_positive_int(n, "n")
+    old, _limits["max_elements"] = _limits["max_elements"], n
+    return old
+
+
+def check_size(shape: tuple[int, ...], name: str) -> tuple[int, ...]:
+    """Refuse, before allocating, an array of ``shape`` above the size limit.
+
+    >>> check_size((10**6, 10**5), "d_in, d_out")
+    Traceback (most recent call last):
+    ...
+    ValueError: d_in, d_out: an array of shape (1000000, 100000) would hold 100000000000 elements, more than the limit of 268435456 (raise it with genai_notes._checks.set_max_elements)
+    """
+    total = 1
+    for n in shape:
+        total *= int(n)
+    if total > _limits["max_elements"]:
+        raise ValueError(
+            f"{name}: an array of shape {tuple(shape)} would hold {total} elements, more than "
+            f"the limit of {_limits['max_elements']} (raise it with "
+            "genai_notes._checks.set_max_elements)"
+        )
+    return tuple(shape)
+
+
 def check_probability(value: Any, name: str) -> float:
     """Return ``value`` as ``float`` if it lies in [0, 1]."""
     return check_real(value, name, low=0.0, high=1.0)

@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from genai_notes._checks import check_array, check_axis, check_positive_int, check_real
+from genai_notes._checks import check_array, check_axis, check_positive_int, check_real, check_size
 
 __all__ = [
     "softmax",
@@ -80,8 +80,12 @@ def softmax_backward(y: np.ndarray, dy: np.ndarray, axis: int = -1) -> np.ndarra
     >>> softmax_backward(y, np.array([1.0, 0.0]))
     array([ 0.25, -0.25])
     """
-    y = check_array(y, "y")
-    dy = check_array(dy, "dy")
+    y = check_array(y, "y", dtype_kind="f")
+    dy = check_array(dy, "dy", dtype_kind="fiu")
+    if y.size and (y.min() < 0 or y.max() > 1):
+        raise ValueError(
+            f"y: expected softmax outputs in [0, 1], got [{y.min():.4g}, {y.max():.4g}]"
+        )
     if y.shape != dy.shape:
         raise ValueError(f"dy: expected the shape of y {y.shape}, got {dy.shape}")
     return y * (dy - (dy * y).sum(axis=axis, keepdims=True))
@@ -98,7 +102,7 @@ def causal_mask(seq: int) -> np.ndarray:
            [1, 1, 1]])
     """
     seq = check_positive_int(seq, "seq")
-    return np.tril(np.ones((seq, seq), dtype=bool))
+    return np.tril(np.ones(check_size((seq, seq), "seq"), dtype=bool))
 
 
 def padding_mask(lengths: np.ndarray, seq: int) -> np.ndarray:
@@ -115,6 +119,7 @@ def padding_mask(lengths: np.ndarray, seq: int) -> np.ndarray:
     """
     seq = check_positive_int(seq, "seq")
     lengths = check_array(lengths, "lengths", ndim=1, dtype_kind="iu")
+    check_size((lengths.size, seq), "lengths, seq")
     if lengths.size and (lengths.min() < 0 or lengths.max() > seq):
         raise ValueError(f"lengths: expected values in [0, {seq}], got {lengths.tolist()}")
     return (np.arange(seq) < lengths[:, None])[:, None, :]
@@ -130,8 +135,7 @@ def split_heads(x: np.ndarray, n_heads: int) -> np.ndarray:
            [6., 7.]])
     """
     n_heads = check_positive_int(n_heads, "n_heads")
-    if x.ndim != 3:
-        raise ValueError(f"x: expected shape (batch, seq, d_model), got {x.shape}")
+    x = check_array(x, "x", ndim=3, finite=False)
     batch, seq, d_model = x.shape
     if d_model % n_heads:
         raise ValueError(f"n_heads: d_model={d_model} is not divisible by n_heads={n_heads}")
@@ -146,8 +150,7 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
     >>> np.array_equal(merge_heads(split_heads(x, 2)), x)
     True
     """
-    if x.ndim != 4:
-        raise ValueError(f"x: expected shape (batch, n_heads, seq, d_head), got {x.shape}")
+    x = check_array(x, "x", ndim=4, finite=False)
     batch, n_heads, seq, d_head = x.shape
     return x.transpose(0, 2, 1, 3).reshape(batch, seq, n_heads * d_head)
 
@@ -209,8 +212,8 @@ def scaled_dot_product_attention(
            [0.0558, 0.9442]]), array([[2.    ],
            [2.8884]]))
     """
-    q, k, v = np.asarray(q), np.asarray(k), np.asarray(v)
-    mask = None if mask is None else np.asarray(mask)
+    q, k, v = (check_array(a, n, finite=False) for a, n in ((q, "q"), (k, "k"), (v, "v")))
+    mask = None if mask is None else check_array(mask, "mask", finite=False)
     _check_qkv(q, k, v, mask)
     temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
     d_k = q.shape[-1]

@@ -10,11 +10,13 @@ array([0.6667, 0.1667, 0.1667])
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from genai_notes._checks import check_array, check_real, check_rng
 
-__all__ = ["apply_temperature", "sample_categorical"]
+__all__ = ["apply_temperature", "sample_categorical", "check_distributions"]
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -26,18 +28,40 @@ def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
     at zero. Work happens in log space so that small T does not underflow to 0/0.
     """
     temperature = check_real(temperature, "temperature", low=0.0, low_inclusive=False)
-    probs = check_array(probs, "probs", dtype_kind="fiu").astype(float)
+    probs = check_distributions(probs)
+    with np.errstate(divide="ignore"):
+        log_probs = np.log(probs)
+    # Shift before dividing: the largest entry becomes 0 and stays 0 for any T, so a tiny T
+    # gives (near-)greedy rows instead of -inf - (-inf) = NaN.
+    shifted = log_probs - log_probs.max(axis=-1, keepdims=True)
+    with np.errstate(over="ignore"):
+        weights = np.exp(shifted / temperature)
+    return weights / weights.sum(axis=-1, keepdims=True)
+
+
+def check_distributions(probs: Any, name: str = "probs") -> np.ndarray:
+    """``probs`` as a float array of rows ``(..., n_options)``, each non-negative, finite and
+    summing to 1 (within 1e-6), with at least one option. Returns float64.
+
+    >>> check_distributions([0.5, 0.6])
+    Traceback (most recent call last):
+    ...
+    ValueError: probs: expected each row to sum to 1, got a row summing to 1.1
+    """
+    probs = check_array(probs, name, dtype_kind="fiu").astype(float)
     if probs.ndim == 0 or probs.shape[-1] == 0:
         raise ValueError(
-            f"probs: expected at least one option on the last axis, got shape {probs.shape}"
+            f"{name}: expected at least one option on the last axis, got shape {probs.shape}"
         )
-    if np.any(probs < 0) or not np.allclose(probs.sum(axis=-1), 1.0, atol=1e-6):
-        raise ValueError("probs: expected non-negative rows that sum to 1")
-    with np.errstate(divide="ignore"):
-        scaled = np.log(probs) / temperature
-    scaled -= scaled.max(axis=-1, keepdims=True)
-    weights = np.exp(scaled)
-    return weights / weights.sum(axis=-1, keepdims=True)
+    if np.any(probs < 0):
+        raise ValueError(f"{name}: expected non-negative probabilities, got min {probs.min():.4g}")
+    sums = probs.sum(axis=-1)
+    bad = np.abs(sums - 1.0) > 1e-6
+    if bad.any():
+        raise ValueError(
+            f"{name}: expected each row to sum to 1, got a row summing to {sums[bad].flat[0]:.4g}"
+        )
+    return probs
 
 
 def sample_categorical(probs: np.ndarray, rng: np.random.Generator | int) -> np.ndarray:
@@ -50,7 +74,7 @@ def sample_categorical(probs: np.ndarray, rng: np.random.Generator | int) -> np.
     array([1, 0])
     """
     rng = check_rng(rng, "rng")
-    probs = check_array(probs, "probs", dtype_kind="fiu")
+    probs = check_distributions(probs)
     cumulative = np.cumsum(probs, axis=-1)
     u = rng.random(probs.shape[:-1] + (1,)) * cumulative[..., -1:]
     index = (cumulative <= u).sum(axis=-1)

@@ -96,7 +96,7 @@ def test_split_and_merge_heads():
     np.testing.assert_array_equal(merge_heads(heads), x)
     with pytest.raises(ValueError, match="n_heads: d_model=6 is not divisible by n_heads=4"):
         split_heads(x, 4)
-    with pytest.raises(ValueError, match="x: expected shape"):
+    with pytest.raises(ValueError, match="x: expected a 4-D array"):
         merge_heads(x)
 
 

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 
 from genai_notes import attention as _attn
-from genai_notes._checks import check_array, check_real
-from genai_notes.autograd.tensor import Tensor
+from genai_notes._checks import check_array, check_axis, check_real
+from genai_notes.autograd.tensor import Tensor, expect_tensor
 
 __all__ = [
     "linear",
@@ -40,6 +40,10 @@ __all__ = [
 def check_linear(x: Tensor, weight: Tensor, bias: Tensor | None) -> tuple[int, int]:
     """Check the shapes of a linear layer, ``x (..., d_in)``, ``weight (d_in, d_out)`` and
     ``bias (d_out,)`` or None; return ``(d_in, d_out)``."""
+    expect_tensor(x, "x")
+    expect_tensor(weight, "weight")
+    if bias is not None:
+        expect_tensor(bias, "bias")
     if weight.ndim != 2:
         raise ValueError(f"weight: expected shape (d_in, d_out), got {weight.shape}")
     d_in, d_out = weight.shape
@@ -91,7 +95,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
     >>> softmax(Tensor([0.0, np.log(3.0)])).data
     array([0.25, 0.75], dtype=float32)
     """
-    out = _attn.softmax(x.data, axis=axis)
+    out = _attn.softmax(expect_tensor(x, "x").data, axis=axis)
     return Tensor._node(
         out, (x,), lambda g: (_attn.softmax_backward(out, g, axis=axis),), "softmax"
     )
@@ -105,7 +109,10 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     >>> np.round(log_softmax(Tensor([0.0, 0.0])).data, 4)
     array([-0.6931, -0.6931], dtype=float32)
     """
-    data = x.data
+    data = expect_tensor(x, "x").data
+    axis = check_axis(axis, data.ndim)
+    if data.shape[axis] == 0:
+        raise ValueError(f"x: expected at least one entry along axis {axis}, got {data.shape}")
     shifted = data - data.max(axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -126,6 +133,8 @@ def layer_norm(x: Tensor, weight: Tensor, bias: Tensor, eps: float = 1e-5) -> Te
     >>> np.round(y.data, 4)
     array([[-1.2247,  0.    ,  1.2247]], dtype=float32)
     """
+    for name, t in (("x", x), ("weight", weight), ("bias", bias)):
+        expect_tensor(t, name)
     if x.ndim == 0 or x.shape[-1] == 0:
         raise ValueError(f"x: expected shape (..., d) with d >= 1, got {x.shape}")
     d = x.shape[-1]
@@ -190,7 +199,7 @@ def cross_entropy(logits: Tensor, targets: Any, ignore_index: int | None = None)
     >>> round(cross_entropy(logits, np.array([1, -1]), ignore_index=-1).item(), 4)
     0.6931
     """
-    if logits.ndim < 2:
+    if expect_tensor(logits, "logits").ndim < 2:
         raise ValueError(f"logits: expected shape (..., vocab), got {logits.shape}")
     flat, weights = cross_entropy_targets(targets, logits.shape, ignore_index, logits.dtype)
     z = logits.data.reshape(-1, logits.shape[-1])  # (n, vocab)
@@ -222,6 +231,8 @@ def scaled_dot_product_attention(
     array([[1., 0.],
            [0., 1.]], dtype=float32)
     """
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        expect_tensor(t, name)
     out, weights = _attn.scaled_dot_product_attention(q.data, k.data, v.data, mask, temperature)
 
     def backward(g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from genai_notes._checks import check_real
+from genai_notes._checks import check_array, check_real
 from genai_notes.autograd.tensor import Tensor
 
 __all__ = ["GradcheckReport", "gradcheck"]
@@ -64,8 +64,10 @@ def gradcheck(
     comparison absolute for gradients smaller than it: central differences carry an
     absolute round-off error of about ``1e-16 · |L| / eps``.
     """
+    if not callable(fn):
+        raise TypeError(f"fn: expected a function of tensors, got {type(fn).__name__}")
     eps = check_real(eps, "eps", low=0.0, low_inclusive=False)
-    arrays = [np.array(x, dtype=np.float64) for x in inputs]
+    arrays = [check_array(x, f"inputs[{i}]").astype(np.float64) for i, x in enumerate(inputs)]
     if not arrays:
         raise ValueError("inputs: expected at least one array, got none")
     tensors = [Tensor(a, requires_grad=True, dtype=np.float64) for a in arrays]

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from genai_notes._checks import describe
-from genai_notes.autograd.tensor import Tensor, unbroadcast
+from genai_notes.autograd.tensor import Tensor, expect_tensor, unbroadcast
 
 __all__ = [
     "add",
@@ -55,6 +55,10 @@ def _binary(a: Any, b: Any, op: str) -> tuple[Tensor | None, Any, Tensor | None,
     """Split ``a``, ``b`` into (tensor or None, raw value) pairs with a common dtype."""
     ta = a if isinstance(a, Tensor) else None
     tb = b if isinstance(b, Tensor) else None
+    if ta is None and tb is None:
+        raise TypeError(
+            f"{op}: expected at least one Tensor operand, got {describe(a)}, {describe(b)}"
+        )
     if ta is not None and tb is not None and ta.dtype != tb.dtype:
         raise TypeError(
             f"{op}: operands have different dtypes {ta.dtype} and {tb.dtype}; "
@@ -139,6 +143,7 @@ def div(a: Any, b: Any) -> Tensor:
 
 def power(x: Tensor, exponent: float) -> Tensor:
     """``x ** exponent`` for a constant real exponent: ``dx = g · p · x^(p-1)``."""
+    expect_tensor(x, "x")
     if isinstance(exponent, bool) or not isinstance(exponent, Real):
         raise TypeError(f"exponent: expected a real number, got {describe(exponent)}")
     p = float(exponent)
@@ -195,9 +200,12 @@ def _axes(axis: int | tuple[int, ...] | None, ndim: int) -> tuple[int, ...]:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
     for ax in axes:
-        if not -ndim <= ax < ndim:
-            raise ValueError(f"axis: expected values in [-{ndim}, {ndim}), got {axis}")
-    return tuple(sorted(ax % ndim for ax in axes))
+        if isinstance(ax, bool) or not isinstance(ax, int) or not -ndim <= ax < ndim:
+            raise ValueError(f"axis: expected integers in [-{ndim}, {ndim}), got {axis}")
+    normalised = sorted(ax % ndim for ax in axes)
+    if len(set(normalised)) != len(normalised):
+        raise ValueError(f"axis: expected each axis once, got {axis}")
+    return tuple(normalised)
 
 
 def sum(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
@@ -206,7 +214,7 @@ def sum(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = F
     >>> Tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0)
     Tensor([4. 6.])
     """
-    axes = _axes(axis, x.ndim)
+    axes = _axes(axis, expect_tensor(x, "x").ndim)
     out = x.data.sum(axis=axes, keepdims=keepdims)
     kept_shape = tuple(1 if i in axes else n for i, n in enumerate(x.shape))
 
@@ -218,20 +226,30 @@ def sum(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = F
 
 def mean(x: Tensor, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis``: a sum divided by the number of averaged entries."""
-    axes = _axes(axis, x.ndim)
+    axes = _axes(axis, expect_tensor(x, "x").ndim)
     count = math.prod(x.shape[i] for i in axes)
+    if count == 0:
+        raise ValueError(f"x: the mean over axis {axis} of shape {x.shape} averages no entries")
     return mul(sum(x, axes, keepdims), 1.0 / count)
 
 
 def exp(x: Tensor) -> Tensor:
-    """``exp(x)``; its derivative is itself: ``dx = g · out``."""
-    out = np.exp(x.data)
+    """``exp(x)``; its derivative is itself: ``dx = g · out``. An ``x`` whose exp would
+    overflow the dtype (above about 88.7 in float32) is refused rather than turned into inf."""
+    data = expect_tensor(x, "x").data
+    limit = np.log(np.finfo(data.dtype).max)  # about 88.7 in float32, 709.8 in float64
+    if data.size and data.max() > limit:
+        raise ValueError(
+            f"x: exp overflows {data.dtype} above {limit:.1f}, got max {data.max():.4g}; "
+            "subtract the maximum first (as softmax does)"
+        )
+    out = np.exp(data)
     return Tensor._node(out, (x,), lambda g: (g * out,), "exp")
 
 
 def log(x: Tensor) -> Tensor:
     """Natural log of a positive tensor: ``dx = g / x``."""
-    if not np.all(x.data > 0):
+    if not np.all(expect_tensor(x, "x").data > 0):
         raise ValueError(f"log: expected positive values, got min {x.data.min()}")
     out = np.log(x.data)
     return Tensor._node(out, (x,), lambda g: (g / x.data,), "log")
@@ -239,13 +257,13 @@ def log(x: Tensor) -> Tensor:
 
 def tanh(x: Tensor) -> Tensor:
     """``tanh(x)``: ``dx = g · (1 - out²)``."""
-    out = np.tanh(x.data)
+    out = np.tanh(expect_tensor(x, "x").data)
     return Tensor._node(out, (x,), lambda g: (g * (1.0 - out * out),), "tanh")
 
 
 def relu(x: Tensor) -> Tensor:
     """``max(x, 0)``: the gradient passes where ``x > 0`` (we take 0 at exactly 0)."""
-    positive = x.data > 0
+    positive = expect_tensor(x, "x").data > 0
     out = x.data * positive
     return Tensor._node(out, (x,), lambda g: (g * positive,), "relu")
 
@@ -269,7 +287,7 @@ def gelu(x: Tensor) -> Tensor:
     >>> np.round(gelu(Tensor([-1.0, 0.0, 1.0])).data, 4)
     array([-0.1588,  0.    ,  0.8412], dtype=float32)
     """
-    x_clipped = np.clip(x.data, -_GELU_CLIP, _GELU_CLIP)
+    x_clipped = np.clip(expect_tensor(x, "x").data, -_GELU_CLIP, _GELU_CLIP)
     t = np.tanh(GELU_C * (x_clipped + GELU_A * x_clipped**3))
     out = 0.5 * x.data * (1.0 + t)
 

@@ -17,8 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from genai_notes._checks import check_array, check_probability, check_rng
-from genai_notes.autograd.tensor import Tensor
+from genai_notes._checks import (
+    check_array,
+    check_axis,
+    check_positive_int,
+    check_probability,
+    check_rng,
+)
+from genai_notes.autograd.tensor import Tensor, expect_tensor
 
 __all__ = [
     "reshape",
@@ -39,6 +45,7 @@ def reshape(x: Tensor, shape: Any) -> Tensor:
     >>> Tensor(np.zeros(6)).reshape(2, -1).shape
     (2, 3)
     """
+    expect_tensor(x, "x")
     try:
         out = x.data.reshape(shape)
     except (ValueError, TypeError):
@@ -48,8 +55,10 @@ def reshape(x: Tensor, shape: Any) -> Tensor:
 
 def transpose(x: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """Permute axes (reverse them when ``axes`` is None); backward applies the inverse."""
+    expect_tensor(x, "x")
     axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(axes)
-    if sorted(a % x.ndim for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
+    in_range = all(isinstance(a, int | np.integer) and -x.ndim <= a < x.ndim for a in axes)
+    if not in_range or sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
         raise ValueError(f"axes: expected a permutation of range({x.ndim}), got {axes}")
     inverse = tuple(np.argsort([a % x.ndim for a in axes]))
     out = x.data.transpose(axes)
@@ -70,6 +79,7 @@ def getitem(x: Tensor, index: Any) -> Tensor:
     >>> x[np.array([0, 0, 2])].sum().backward(); x.grad
     array([2., 0., 1.], dtype=float32)
     """
+    expect_tensor(x, "x")
     if isinstance(index, Tensor):
         raise TypeError("index: expected ints, slices or integer arrays, got a Tensor")
     try:
@@ -102,6 +112,13 @@ def scatter_add_rows(ids: np.ndarray, rows: np.ndarray, n_rows: int) -> np.ndarr
     >>> scatter_add_rows(np.array([2, 0, 2]), np.ones((3, 1)), 3).ravel()
     array([1., 0., 2.])
     """
+    n_rows = check_positive_int(n_rows, "n_rows")
+    ids = check_array(ids, "ids", ndim=1, dtype_kind="iu")
+    rows = check_array(rows, "rows", ndim=2, dtype_kind="f")
+    if rows.shape[0] != ids.size:
+        raise ValueError(f"rows: expected one row per id ({ids.size}), got shape {rows.shape}")
+    if ids.size and (ids.min() < 0 or ids.max() >= n_rows):
+        raise ValueError(f"ids: expected values in [0, {n_rows}), got [{ids.min()}, {ids.max()}]")
     if ids.size * n_rows <= _ONE_HOT_LIMIT:
         # Small tables (e.g. characters): a one-hot matrix product is faster still.
         one_hot = np.zeros((n_rows, ids.size), dtype=rows.dtype)
@@ -129,6 +146,7 @@ def embedding(weight: Tensor, ids: Any) -> Tensor:
             [0., 1.],
             [4., 5.]]], dtype=float32)
     """
+    expect_tensor(weight, "weight")
     ids = check_array(ids, "ids", dtype_kind="iu")
     if weight.ndim != 2:
         raise ValueError(f"weight: expected shape (vocab, d_model), got {weight.shape}")
@@ -173,6 +191,7 @@ def split(x: Tensor, sections: int | Sequence[int], axis: int = -1) -> list[Tens
     >>> [t.shape for t in split(Tensor(np.zeros((2, 6))), [2, 4], axis=1)]
     [(2, 2), (2, 4)]
     """
+    axis = check_axis(axis, expect_tensor(x, "x").ndim)
     n = x.shape[axis]
     if isinstance(sections, int):
         if sections < 1 or n % sections:
@@ -197,6 +216,7 @@ def masked_fill(x: Tensor, mask: Any, value: float) -> Tensor:
     >>> masked_fill(Tensor([1.0, 2.0]), np.array([True, False]), -1e9).data
     array([-1.e+09,  2.e+00], dtype=float32)
     """
+    expect_tensor(x, "x")
     mask = check_array(mask, "mask", dtype_kind="b")
     try:
         np.broadcast_shapes(mask.shape, x.shape)
@@ -217,6 +237,7 @@ def dropout(x: Tensor, p: float, rng: Any, training: bool = True) -> Tensor:
     >>> dropout(Tensor(np.ones(4)), 0.5, rng=0).data
     array([2., 2., 2., 0.], dtype=float32)
     """
+    expect_tensor(x, "x")
     p = check_probability(p, "p")
     if not training or p == 0.0:
         return x

@@ -15,8 +15,7 @@ variable ``GENAI_NOTES_SPEEDUPS=0``, to keep the process as it was. ``GENAI_NOTE
 and ``GENAI_NOTES_KEEP_MEMORY=0`` set the two parts one at a time. Results do not depend on
 either setting: the engine splits its work by array shapes, never by the number of workers.
 
->>> from genai_notes.autograd import num_workers
->>> num_workers()   # nothing has asked for the pool yet
+>>> enable_speedups(workers=1, keep_memory=False).workers   # one worker: no pool threads
 1
 """
 

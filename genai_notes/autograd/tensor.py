@@ -38,7 +38,7 @@ import numpy as np
 
 from genai_notes._checks import describe
 
-__all__ = ["Tensor", "no_grad", "is_grad_enabled", "as_tensor", "unbroadcast"]
+__all__ = ["Tensor", "no_grad", "is_grad_enabled", "as_tensor", "unbroadcast", "expect_tensor"]
 
 BackwardFn = Callable[[np.ndarray], tuple[Any, ...]]
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -83,7 +83,14 @@ def _as_float_array(data: Any, dtype: Any, name: str) -> np.ndarray:
         raise TypeError(f"{name}: expected an array-like of numbers, got {describe(data)}") from exc
     if array.dtype.kind not in "fiub":
         raise TypeError(f"{name}: expected an array-like of numbers, got {describe(data)}")
-    return array.astype(dtype, copy=False)
+    with np.errstate(over="ignore"):
+        array = array.astype(dtype, copy=False)
+    # NaN or inf in a tensor the user makes would only come back later as a NaN loss.
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(
+            f"{name}: expected finite values, got NaN or inf (or a value too large for {dtype})"
+        )
+    return array
 
 
 class Tensor:
@@ -260,6 +267,22 @@ class Tensor:
             self.grad = np.array(g, dtype=self.data.dtype, copy=True)
         else:
             self.grad += g
+
+
+def expect_tensor(value: Any, name: str) -> Tensor:
+    """Return ``value`` if it is a Tensor; otherwise raise a TypeError naming the argument
+    (an op given a list or an array would otherwise fail deep inside with AttributeError).
+
+    >>> expect_tensor([1.0], "x")
+    Traceback (most recent call last):
+    ...
+    TypeError: x: expected a Tensor (wrap arrays as Tensor(x)), got [1.0]
+    """
+    if not isinstance(value, Tensor):
+        raise TypeError(
+            f"{name}: expected a Tensor (wrap arrays as Tensor(x)), got {describe(value)}"
+        )
+    return value
 
 
 def as_tensor(value: Any, like: Tensor | None = None) -> Tensor:

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from genai_notes._checks import check_array, check_int, check_shape, describe
+from genai_notes.embeddings.vocab import Vocabulary
 
 __all__ = ["lengths_to_mask", "pad_ids", "mean_pool", "mean_pool_backward", "embed_sentences"]
 
@@ -111,6 +112,8 @@ def embed_sentences(sentences: Sequence[str], vocab: object, vectors: object) ->
     ``vocab`` is a :class:`~genai_notes.embeddings.vocab.Vocabulary` and ``vectors`` its
     ``(vocab, d_model)`` table. Unknown words raise ``KeyError``.
     """
+    if not isinstance(vocab, Vocabulary):
+        raise TypeError(f"vocab: expected a Vocabulary, got {type(vocab).__name__}")
     vectors = check_array(vectors, "vectors", ndim=2, dtype_kind="f")
     ids, mask = pad_ids([vocab.encode(s) for s in sentences])
     return mean_pool(vectors[ids], mask=mask)

@@ -141,8 +141,9 @@ def skipgram_pairs(
     check_shape(sentence, "sentence", ids.shape)
     window = check_positive_int(window, "window")
     reach = None if rng is None else check_rng(rng, "rng").integers(1, window + 1, size=ids.shape)
-    centres, contexts = [], []
-    for offset in range(1, window + 1):  # a loop over offsets, not over tokens
+    centres, contexts = [ids[:0]], [ids[:0]]  # (0,) each: no pairs for a one-token corpus
+    # Offsets beyond the corpus give no pairs: a huge window must not loop over them.
+    for offset in range(1, min(window, ids.size - 1) + 1):  # over offsets, not tokens
         left, right = slice(None, -offset), slice(offset, None)
         same = sentence[left] == sentence[right]  # (n_tokens - offset,)
         if reach is None:

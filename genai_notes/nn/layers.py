@@ -13,7 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from genai_notes._checks import check_positive_int, check_probability, check_real, check_rng
+from genai_notes._checks import (
+    check_positive_int,
+    check_probability,
+    check_real,
+    check_rng,
+    check_size,
+)
 from genai_notes.autograd import Tensor
 from genai_notes.autograd import functional as F
 from genai_notes.autograd.shape_ops import dropout, embedding
@@ -37,6 +43,7 @@ class Linear(Module):
     ) -> None:
         d_in = check_positive_int(d_in, "d_in")
         d_out = check_positive_int(d_out, "d_out")
+        check_size((d_in, d_out), "d_in, d_out")
         std = d_in**-0.5 if std is None else check_real(std, "std", low=0.0)
         self.weight = Parameter(check_rng(rng, "rng").normal(0.0, std, (d_in, d_out)))
         self.bias = Parameter(np.zeros(d_out)) if bias else None
@@ -59,7 +66,7 @@ class Embedding(Module):
         vocab_size = check_positive_int(vocab_size, "vocab_size")
         d_model = check_positive_int(d_model, "d_model")
         std = check_real(std, "std", low=0.0)
-        shape = (vocab_size, d_model)
+        shape = check_size((vocab_size, d_model), "vocab_size, d_model")
         self.weight = Parameter(check_rng(rng, "rng").normal(0.0, std, shape))
 
     def forward(self, ids: Any) -> Tensor:
@@ -76,7 +83,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, d_model: int, eps: float = 1e-5) -> None:
-        d_model = check_positive_int(d_model, "d_model")
+        d_model = check_size((check_positive_int(d_model, "d_model"),), "d_model")[0]
         self.eps = check_real(eps, "eps", low=0.0, low_inclusive=False)
         self.weight = Parameter(np.ones(d_model))
         self.bias = Parameter(np.zeros(d_model))

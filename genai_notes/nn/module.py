@@ -16,12 +16,14 @@ parameter names as keys, e.g. ``"blocks.0.attn.in_proj.weight"``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
+from genai_notes._checks import describe
 from genai_notes.autograd import Tensor
+from genai_notes.nn.checkpoint import CheckpointError, read_npz, write_npz
 
 __all__ = ["Parameter", "Module"]
 
@@ -111,12 +113,16 @@ class Module:
         """A copy of every parameter's values, keyed by dotted name."""
         return {name: p.data.copy() for name, p in self.named_parameters()}
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy values from ``state`` into the parameters (dtype kept, shapes must match).
 
-        Raises ``KeyError`` naming every missing or unexpected key and ``ValueError`` naming
-        every key whose shape differs, before changing anything.
+        Everything is checked before anything changes: ``KeyError`` names every missing or
+        unexpected key; ``ValueError``/``TypeError`` name a key whose shape differs, whose
+        values are not real numbers (complex, object, text, dates), or are not finite after
+        conversion to the parameter's dtype (NaN, inf, or 1e300 into float32).
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"state: expected a mapping of name -> array, got {describe(state)}")
         params = dict(self.named_parameters())
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
@@ -125,21 +131,53 @@ class Module:
                 f"state: missing keys {missing}, unexpected keys {unexpected} "
                 f"for {type(self).__name__}"
             )
+        converted = {
+            name: _checked_values(state[name], name, p.dtype) for name, p in params.items()
+        }
         wrong = [
-            f"{name}: expected {params[name].shape}, got {np.shape(state[name])}"
+            f"{name}: expected {params[name].shape}, got {converted[name].shape}"
             for name in params
-            if np.shape(state[name]) != params[name].shape
+            if converted[name].shape != params[name].shape
         ]
         if wrong:
             raise ValueError("state: shape mismatch for " + "; ".join(wrong))
-        for name, p in params.items():
-            p.data = np.array(state[name], dtype=p.data.dtype)
+        for name, p in params.items():  # only now, when every entry has passed
+            p.data = converted[name]
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the state dict to an ``.npz`` file."""
-        np.savez(path, **self.state_dict())
+        write_npz(path, self.state_dict())
 
     def load(self, path: str | os.PathLike[str]) -> None:
-        """Read an ``.npz`` written by :meth:`save` (no pickle allowed) into this module."""
-        with np.load(path, allow_pickle=False) as archive:
-            self.load_state_dict({name: archive[name] for name in archive.files})
+        """Read an ``.npz`` written by :meth:`save` into this module. The file is checked
+        (names, shapes and dtypes from its headers, no pickle) before anything is read, and
+        any problem raises :class:`~genai_notes.nn.checkpoint.CheckpointError`."""
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path: expected a file name, got {describe(path)}")
+        expected = {name: p.shape for name, p in self.named_parameters()}
+        try:
+            self.load_state_dict(read_npz(path, expected))
+        except (TypeError, ValueError) as exc:
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"{os.path.basename(os.fspath(path))}: {exc}") from None
+
+
+def _checked_values(value: Any, name: str, dtype: np.dtype) -> np.ndarray:
+    """``value`` as a new array of ``dtype``, if it holds finite real numbers."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"state[{name!r}]: expected an array of numbers, got {describe(value)}"
+        ) from None
+    if array.dtype.kind not in "fiu":
+        raise TypeError(f"state[{name!r}]: expected real numbers, got dtype {array.dtype}")
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = array.astype(dtype)
+    if not np.isfinite(converted).all():
+        raise ValueError(
+            f"state[{name!r}]: expected finite values in {dtype}, got NaN or inf "
+            "(or a value too large for the dtype)"
+        )
+    return converted

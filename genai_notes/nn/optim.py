@@ -43,6 +43,20 @@ class Optimizer:
     def step(self) -> None:
         raise NotImplementedError
 
+    def gradient(self, i: int) -> np.ndarray | None:
+        """Parameter ``i``'s gradient, checked: None (no gradient yet), or a float array of
+        the parameter's shape."""
+        p = self.params[i]
+        g = p.grad
+        if g is None:
+            return None
+        if not isinstance(g, np.ndarray) or g.dtype.kind != "f" or g.shape != p.shape:
+            raise ValueError(
+                f"params: item {i} of shape {p.shape} has a gradient that is not a float "
+                f"array of that shape: {describe(g)}"
+            )
+        return g
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with (heavy-ball) momentum:
@@ -62,15 +76,16 @@ class SGD(Optimizer):
 
     def step(self) -> None:
         """Apply one update using the current ``.grad`` of each parameter."""
-        for p, buf in zip(self.params, self.buffers):
-            if p.grad is None:
+        for i, (p, buf) in enumerate(zip(self.params, self.buffers)):
+            g = self.gradient(i)
+            if g is None:
                 continue
             if self.momentum:
                 buf *= self.momentum
-                buf += p.grad
+                buf += g
                 p.data -= self.lr * buf
             else:
-                p.data -= self.lr * p.grad
+                p.data -= self.lr * g
 
 
 def _is_matrix(p: Tensor) -> bool:
@@ -140,10 +155,10 @@ class AdamW(Optimizer):
                 lr=lr, t=self.t, betas=(b1, b2), eps=self.eps, weight_decay=self.weight_decay
             )
             return
-        for p, m, v, decayed in zip(self.params, self.m, self.v, self.decayed):
-            if p.grad is None:
+        for i, (p, m, v, decayed) in enumerate(zip(self.params, self.m, self.v, self.decayed)):
+            g = self.gradient(i)
+            if g is None:
                 continue
-            g = p.grad
             if decayed and self.weight_decay:
                 p.data *= 1.0 - lr * self.weight_decay
             m *= b1
@@ -167,8 +182,19 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     (5.0, array([0.6], dtype=float32), array([0.8], dtype=float32))
     """
     max_norm = check_real(max_norm, "max_norm", low=0.0, low_inclusive=False)
-    grads = [p.grad for p in params if p.grad is not None]
+    grads = []
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"params: item {i} is not a Tensor, got {describe(p)}")
+        if p.grad is None:
+            continue
+        if not isinstance(p.grad, np.ndarray) or p.grad.dtype.kind != "f":
+            raise TypeError(f"params: item {i} has a gradient that is not a float array")
+        grads.append(p.grad)
     total = math.sqrt(sum(float(np.dot(g.ravel(), g.ravel())) for g in grads))
+    if not math.isfinite(total):
+        # Scaling an inf by max_norm / inf = 0 would give NaN: say so instead.
+        raise ValueError(f"params: the gradient norm is {total}; some gradient is not finite")
     if total > max_norm:
         scale = max_norm / total
         for g in grads:

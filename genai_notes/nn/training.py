@@ -115,7 +115,7 @@ def train(
     bar = tqdm(range(steps), disable=not progress, desc="training")
     for step in bar:
         if lr_schedule is not None:
-            optimizer.lr = float(lr_schedule(step))
+            optimizer.lr = check_real(lr_schedule(step), f"lr_schedule({step})", low=0.0)
         inputs, targets = get_batch("train")
         loss = loss_fn(model, inputs, targets)
         optimizer.zero_grad()

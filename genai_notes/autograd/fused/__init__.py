@@ -29,6 +29,8 @@ number of threads. The models use these nodes when built with ``fused=True``
 (2, 3, 5)
 """
 
+import numpy as np  # noqa: F401 (for the doctest above)
+
 from genai_notes.autograd.fused.adamw import FlatAdamW, adamw_update
 from genai_notes.autograd.fused.attention import (
     backward_kernel,
@@ -39,6 +41,7 @@ from genai_notes.autograd.fused.cross_entropy import cross_entropy
 from genai_notes.autograd.fused.gelu import gelu_kernel
 from genai_notes.autograd.fused.layer_norm import layer_norm_linear
 from genai_notes.autograd.fused.linear import linear_gelu, linear_residual
+from genai_notes.autograd.tensor import Tensor  # noqa: F401 (for the doctest above)
 
 __all__ = [
     "linear_residual",

@@ -240,6 +240,9 @@ _ATTENTION_BLOCK = 1 << 17  # attention scores per block: 512 KB of float32
 def _check_heads(q: Tensor, kv: Tensor | None, n_heads: int) -> int:
     """Check the shapes of :func:`multi_head_attention`'s inputs; return ``d_model``."""
     packed = kv is None
+    for name, t in (("q", q), ("kv", q if packed else kv)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expected a Tensor, got {type(t).__name__}")
     source = q if packed else kv
     if q.ndim != 3 or source.ndim != 3:
         raise ValueError(

@@ -19,7 +19,7 @@ import numpy as np
 
 from genai_notes.autograd import _parallel
 from genai_notes.autograd.functional import cross_entropy_targets
-from genai_notes.autograd.tensor import Tensor
+from genai_notes.autograd.tensor import Tensor, expect_tensor
 
 __all__ = ["cross_entropy"]
 
@@ -30,7 +30,7 @@ _NO_SHIFT_BELOW = 60.0  # |logit| up to this needs no shift before exp
 def cross_entropy(logits: Tensor, targets: Any, ignore_index: int | None = None) -> Tensor:
     """Same arguments, shapes and result as
     :func:`genai_notes.autograd.functional.cross_entropy`."""
-    if logits.ndim < 2:
+    if expect_tensor(logits, "logits").ndim < 2:
         raise ValueError(f"logits: expected shape (..., vocab), got {logits.shape}")
     flat, weights = cross_entropy_targets(targets, logits.shape, ignore_index, logits.dtype)
     vocab = logits.shape[-1]

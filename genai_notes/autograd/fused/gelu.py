@@ -7,7 +7,7 @@ forward's temporaries. ``tests/test_autograd_fused.py`` checks that the two agre
 
 >>> out, deriv = gelu_kernel(np.array([[-1.0, 0.0, 1.0]]), need_grad=True)
 >>> np.round(out, 4), np.round(deriv, 4)
-(array([[-0.1588,  0.    ,  0.8412]]), array([[-0.0833,  0.5   ,  1.0833]]))
+(array([[-0.1588,  0.    ,  0.8412]]), array([[-0.083,  0.5  ,  1.083]]))
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from genai_notes.autograd import _parallel
 from genai_notes.autograd.functional import check_linear
 from genai_notes.autograd.fused._work import row_bounds, row_mean, split_work, weight_grad_columns
 from genai_notes.autograd.fused.gelu import gelu_kernel
-from genai_notes.autograd.tensor import Tensor, is_grad_enabled
+from genai_notes.autograd.tensor import Tensor, expect_tensor, is_grad_enabled
 
 __all__ = ["layer_norm_linear"]
 
@@ -47,6 +47,10 @@ def layer_norm_linear(
     and ``dx`` run on row chunks in the thread pool; the weight gradients run on column
     chunks (see :mod:`~genai_notes.autograd._parallel`).
     """
+    for name, t in (("x", x), ("norm_weight", norm_weight), ("norm_bias", norm_bias)):
+        expect_tensor(t, name)
+    if x.ndim == 0 or x.shape[-1] == 0:
+        raise ValueError(f"x: expected shape (..., d) with d >= 1, got {x.shape}")
     d = x.shape[-1]
     for name, t in (("norm_weight", norm_weight), ("norm_bias", norm_bias)):
         if t.shape != (d,):

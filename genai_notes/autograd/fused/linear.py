@@ -40,6 +40,8 @@ def linear_residual(x: Tensor, weight: Tensor, bias: Tensor | None, residual: Te
     array([5., 5., 5.], dtype=float32)
     """
     d_in, d_out = check_linear(x, weight, bias)
+    if not isinstance(residual, Tensor):
+        raise TypeError(f"residual: expected a Tensor, got {type(residual).__name__}")
     if residual.shape != (*x.shape[:-1], d_out):
         raise ValueError(f"residual: expected shape {(*x.shape[:-1], d_out)}, got {residual.shape}")
     x2 = x.data.reshape(-1, d_in)  # (n, d_in)

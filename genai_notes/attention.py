@@ -25,6 +25,7 @@ array([[0.6698, 0.3302]])
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +41,7 @@ __all__ = [
     "scaled_dot_product_attention",
     "attention_backward",
     "sum_to_shape",
+    "head_mask",
 ]
 
 
@@ -153,6 +155,34 @@ def merge_heads(x: np.ndarray) -> np.ndarray:
     x = check_array(x, "x", ndim=4, finite=False)
     batch, n_heads, seq, d_head = x.shape
     return x.transpose(0, 2, 1, 3).reshape(batch, seq, n_heads * d_head)
+
+
+def head_mask(mask: Any, batch: int, n_q: int, n_k: int, causal: bool = False) -> np.ndarray | None:
+    """The mask multi-head attention applies: the user's ``mask`` (bool, broadcastable to
+    ``(batch, n_q, n_k)``, True = allowed, or None) AND, if ``causal``, the causal mask, with
+    an axis for the heads, so broadcastable to ``(batch, n_heads, n_q, n_k)``. The queries are
+    the last ``n_q`` of the ``n_k`` positions (as with a KV cache): query ``i`` sees keys up to
+    ``n_k - n_q + i``.
+
+    >>> head_mask(None, 1, 2, 3, causal=True).astype(int)
+    array([[1, 1, 0],
+           [1, 1, 1]])
+    """
+    allowed = np.tril(np.ones((n_q, n_k), dtype=bool), k=n_k - n_q) if causal else None
+    if mask is None:
+        return allowed
+    mask = check_array(mask, "mask", ndim=(2, 3), dtype_kind="b")
+    try:
+        ok = np.broadcast_shapes(mask.shape, (batch, n_q, n_k)) == (batch, n_q, n_k)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(
+            f"mask: expected a shape broadcastable to {(batch, n_q, n_k)}, got {mask.shape}"
+        )
+    if mask.ndim == 3:
+        mask = mask[:, None]  # (batch, 1, n_q or 1, n_k): the same mask for every head
+    return mask if allowed is None else mask & allowed
 
 
 def _check_qkv(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None) -> None:

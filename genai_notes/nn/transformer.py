@@ -23,9 +23,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
+import numpy as np  # noqa: F401 (used by the doctests)
 
-from genai_notes._checks import check_array, check_positive_int, check_probability, check_rng
+from genai_notes._checks import check_positive_int, check_probability, check_rng
+from genai_notes.attention import head_mask
 from genai_notes.autograd import Tensor, gelu
 from genai_notes.autograd import functional as F
 from genai_notes.nn.layers import Dropout, LayerNorm, Linear
@@ -106,7 +107,7 @@ class MultiHeadAttention(Module):
         k = F.linear(source, w[:, d : 2 * d], b[d : 2 * d])  # (batch, n_k, d_model)
         v = F.linear(source, w[:, 2 * d :], b[2 * d :])  # (batch, n_k, d_model)
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
-        mask = self.attention_mask(mask, x.shape[0], x.shape[1], source.shape[1])
+        mask = head_mask(mask, x.shape[0], x.shape[1], source.shape[1], causal=self.causal)
         heads = F.scaled_dot_product_attention(q, k, v, mask=mask)  # (batch, heads, n_q, d_head)
         return self.out_proj(self.merge_heads(heads))
 
@@ -120,29 +121,6 @@ class MultiHeadAttention(Module):
         """``(batch, n_heads, seq, d_head)`` -> ``(batch, seq, d_model)``."""
         batch, _, seq, _ = x.shape
         return x.transpose(0, 2, 1, 3).reshape(batch, seq, self.d_model)
-
-    def attention_mask(self, mask: Any, batch: int, n_q: int, n_k: int) -> np.ndarray | None:
-        """The user's mask (broadcastable to ``(batch, n_q, n_k)``) AND, if causal, the
-        causal mask, with an axis for the heads: broadcastable to
-        ``(batch, n_heads, n_q, n_k)``. The queries are the last ``n_q`` of ``n_k``
-        positions (so query ``i`` sees keys up to ``n_k - n_q + i``)."""
-        allowed = None
-        if self.causal:
-            allowed = np.tril(np.ones((n_q, n_k), dtype=bool), k=n_k - n_q)
-        if mask is None:
-            return allowed
-        mask = check_array(mask, "mask", ndim=(2, 3), dtype_kind="b")
-        try:
-            ok = np.broadcast_shapes(mask.shape, (batch, n_q, n_k)) == (batch, n_q, n_k)
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(
-                f"mask: expected a shape broadcastable to {(batch, n_q, n_k)}, got {mask.shape}"
-            )
-        if mask.ndim == 3:
-            mask = mask[:, None]  # (batch, 1, n_q or 1, n_k): the same mask for every head
-        return mask if allowed is None else mask & allowed
 
 
 class Block(Module):

@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from genai_notes._checks import check_array, check_positive_int, check_real
-from genai_notes.attention import split_heads, sum_to_shape
+from genai_notes._checks import check_positive_int, check_real
+from genai_notes.attention import head_mask, split_heads, sum_to_shape
 from genai_notes.autograd import _parallel
 from genai_notes.autograd.tensor import Tensor
 
@@ -149,14 +149,6 @@ def backward_kernel(
     return sum_to_shape(dq, q.shape), sum_to_shape(dk, k.shape), sum_to_shape(dv, v.shape)
 
 
-@lru_cache(maxsize=32)
-def _causal(n_q: int, n_k: int) -> np.ndarray:
-    """``(n_q, n_k)`` causal mask; queries are the *last* n_q positions (as with a KV cache)."""
-    mask = np.tril(np.ones((n_q, n_k), dtype=bool), k=n_k - n_q)
-    mask.flags.writeable = False
-    return mask
-
-
 @_parallel.single_blas_thread
 def multi_head_attention(
     q: Tensor,
@@ -186,7 +178,7 @@ def multi_head_attention(
     source = q if packed else kv
     d_model = _check_heads(q, kv, n_heads)
     batch, n_q, n_k = q.shape[0], q.shape[1], source.shape[1]
-    full_mask = _combined_mask(mask, causal, batch, n_q, n_k)
+    full_mask = head_mask(mask, batch, n_q, n_k, causal=causal)
     if full_mask is not None:
         full_mask = full_mask.astype(q.dtype)  # multiplying by 0/1 is faster than a where=
     scale = 1.0 / (math.sqrt(d_model // n_heads) * temperature)
@@ -298,22 +290,3 @@ def _mask_rows(mask: np.ndarray | None, rows: slice, batch: int) -> np.ndarray |
     if mask is None or mask.ndim < 4 or mask.shape[0] != batch:
         return mask
     return mask[rows]
-
-
-def _combined_mask(mask: Any, causal: bool, batch: int, n_q: int, n_k: int) -> np.ndarray | None:
-    """The user's (batch, n_q, n_k)-broadcastable mask AND the causal mask, with a head axis."""
-    combined = _causal(n_q, n_k) if causal else None
-    if mask is None:
-        return combined
-    mask = check_array(mask, "mask", ndim=(2, 3), dtype_kind="b")
-    try:
-        ok = np.broadcast_shapes(mask.shape, (batch, n_q, n_k)) == (batch, n_q, n_k)
-    except ValueError:
-        ok = False
-    if not ok:
-        raise ValueError(
-            f"mask: expected a shape broadcastable to {(batch, n_q, n_k)}, got {mask.shape}"
-        )
-    if mask.ndim == 3:
-        mask = mask[:, None]  # (batch, 1, n_q or 1, n_k): the same mask for every head
-    return mask if combined is None else mask & combined

@@ -176,3 +176,85 @@ def test_lone_surrogates_in_an_alphabet_survive_saving(tmp_path: Path) -> None:
     tok = CharTokenizer("a\ud800", special_tokens=[])
     tok.save(tmp_path / "s.json")
     assert CharTokenizer.load(tmp_path / "s.json").alphabet == "a\ud800"
+
+
+# --- Hostile files: refused with the module's own error before json or memory give out ---
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("[" * 100_000, "nest more than 32 levels deep"),
+        ('{"a": ' + "{" * 40 + "}" * 40 + "}", "nest more than 32 levels deep"),
+        ('{"format": "genai_notes.tokenizer", "version": ' + "9" * 5000 + "}", "5,000 digits"),
+        ('{"version": -' + "1" * 25 + "}", "25 digits"),
+    ],
+    ids=["100k-brackets", "40-objects", "5000-digit-int", "negative-long-int"],
+)
+def test_hostile_json_is_refused_with_a_tokenizer_error(
+    tmp_path: Path, content: str, message: str
+) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(content)
+    with pytest.raises(TokenizerFileError, match=message) as info:
+        load_tokenizer(path)
+    assert str(path) in str(info.value)
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(tmp_path: Path) -> None:
+    deep_looking = "[" * 50 + '\\"{' * 50
+    tok = CharTokenizer("ab", special_tokens=[deep_looking])
+    path = tmp_path / "tok.json"
+    tok.save(path)
+    assert list(load_tokenizer(path).special_tokens) == [deep_looking]
+
+
+def _nesting(value: object) -> int:
+    """The depth of a parsed JSON value, counted recursively (the independent route)."""
+    if isinstance(value, list):
+        return 1 + max((_nesting(v) for v in value), default=0)
+    if isinstance(value, dict):
+        return 1 + max((_nesting(v) for v in value.values()), default=0)
+    return 0
+
+
+json_values = st.recursive(
+    st.none() | st.integers(-5, 5) | st.text(alphabet='[]{}"\\ab', max_size=6),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner),
+    max_leaves=30,
+)
+
+
+@given(json_values, st.integers(0, 8))
+@settings(max_examples=300, deadline=None)
+def test_depth_scan_agrees_with_parsing(value: object, limit: int) -> None:
+    from genai_notes.tokenizers.jsonfile import _depth_exceeds
+
+    text = json.dumps(value)
+    assert _depth_exceeds(text, limit) == (_nesting(value) > limit)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_reading(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genai_notes.tokenizers import jsonfile
+
+    path = tmp_path / "big.json"
+    CharTokenizer("ab").save(path)
+    monkeypatch.setattr(jsonfile, "MAX_FILE_BYTES", 10)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: pytest.fail("the file was read"))
+    with pytest.raises(TokenizerFileError, match="at most 10"):
+        load_tokenizer(path)
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(TokenizerFileError, match="no such file"):
+        load_tokenizer(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize("path", [None, 3, b"tok.json", ["tok.json"]])
+def test_save_and_load_need_a_file_name(path: object) -> None:
+    with pytest.raises(TypeError, match="path: expected a file name"):
+        CharTokenizer("ab").save(path)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="path: expected a file name"):
+        load_tokenizer(path)  # type: ignore[arg-type]

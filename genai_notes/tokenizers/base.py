@@ -40,6 +40,7 @@ from .jsonfile import (
     FORMAT_NAME,
     FORMAT_VERSION,
     TokenizerFileError,
+    check_path,
     format_json,
     read_json,
     require,
@@ -260,6 +261,7 @@ class Tokenizer(ABC):
         >>> CharTokenizer.load(path).encode("ba<pad>", allowed_special="all")
         [1, 0, 2]
         """
+        path = check_path(path)  # before anything is computed or written
         payload = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
@@ -272,7 +274,7 @@ class Tokenizer(ABC):
             data = text.encode("utf-8")
         except UnicodeEncodeError:  # lone surrogates have no UTF-8 form: escape everything
             data = format_json(payload, ensure_ascii=True).encode("ascii")
-        Path(path).write_bytes(data)
+        path.write_bytes(data)
 
     @classmethod
     def load(cls, path: str | Path) -> Any:

@@ -108,14 +108,42 @@ def test_ch03_returning_another_query_word_is_not_called_the_query():
     assert "expected 'cake', got 'king'" in feedback.message
     assert "query word" not in feedback.message
 
-    def divides_by_seq(x, mask):
-        return (x * mask[..., None]).sum(axis=1) / x.shape[1]
 
+def test_ch03_a_vectorised_dot_product_is_rejected_by_rows_of_different_lengths():
+    def nearest_by_matmul(word, words, matrix):
+        scores = matrix @ matrix[words.index(word)]
+        scores[words.index(word)] = -np.inf
+        return words[int(np.argmax(scores))]
+
+    # On the table of similar lengths the dot product happens to agree with the cosine...
+    for word in ["king", "bread", "woman"]:
+        assert nearest_by_matmul(word, ch03._WORDS, ch03._TABLE) == ch03.nearest_word(
+            word, ch03._WORDS, ch03._TABLE
+        )
+    # ...so only the case with rows of different lengths can reject it.
+    lengths = np.linalg.norm(ch03._UNEVEN, axis=1)
+    assert lengths.max() > 2 * lengths.min()
+    feedback = ch03.q3.evaluate(nearest_by_matmul)
+    assert feedback.status == "incorrect"
+    assert "a plain dot product favours long vectors" in feedback.message
+
+
+@pytest.mark.parametrize(
+    "divides_by_seq",
+    [
+        lambda x, mask: (x * mask[..., None]).sum(axis=1) / x.shape[1],
+        lambda x, mask: np.where(mask[..., None], x, 0.0).mean(axis=1),  # the same, written so
+    ],
+)
+def test_ch03_dividing_by_the_padded_length_is_named(divides_by_seq):
     feedback = ch03.q5.evaluate(divides_by_seq)
     assert feedback.status == "incorrect"
     assert "you divided by seq" in feedback.message
     assert "sentence 0, channel" in feedback.message
+    assert "padding rows were averaged in" not in feedback.message
 
+
+def test_ch03_a_negative_loss_is_diagnosed():
     def wrong_sign(center, context, negatives):
         return float(-np.log1p(np.exp(-(center @ context))))
 

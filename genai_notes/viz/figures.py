@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
 
-from genai_notes._checks import check_array, check_str
+from genai_notes._checks import check_array, check_real, check_str
 
 __all__ = [
     "PALETTE",
@@ -35,6 +35,9 @@ __all__ = [
     "token_html",
     "figure_html",
     "show_figure",
+    "heatmap_panels",
+    "bar_panels",
+    "curve_panels",
 ]
 
 # Okabe & Ito (2008), "Color Universal Design": black first for reference lines.
@@ -254,3 +257,182 @@ def show_figure(fig: mpl.figure.Figure, alt: str) -> None:
     tag = figure_html(fig, alt)
     plt.close(fig)
     display(HTML(tag))
+
+
+# --- panels of figures side by side (Chapter 5 and later) ---------------------------------------
+
+
+def _panel_labels(labels: Sequence[str] | Sequence[Sequence[str]] | None, n: int, name: str):
+    """One list of labels for every panel: ``labels`` is one list shared by all the panels,
+    one list per panel, or None."""
+    if labels is None:
+        return [None] * n
+    if len(labels) and all(isinstance(item, str) for item in labels):
+        return [list(labels)] * n
+    if len(labels) != n:
+        raise ValueError(f"{name}: expected one list of labels or {n} lists, got {len(labels)}")
+    return [None if item is None else list(item) for item in labels]
+
+
+def _panel_texts(texts: str | Sequence[str], n: int, name: str) -> list[str]:
+    if isinstance(texts, str):
+        return [texts] * n
+    if len(texts) != n:
+        raise ValueError(f"{name}: expected one text or {n} texts, got {len(texts)}")
+    return [check_str(text, f"{name}[{i}]") for i, text in enumerate(texts)]
+
+
+def heatmap_panels(
+    matrices: Sequence[np.ndarray],
+    row_labels: Sequence[str] | Sequence[Sequence[str]] | None = None,
+    col_labels: Sequence[str] | Sequence[Sequence[str]] | None = None,
+    *,
+    titles: Sequence[str],
+    xlabel: str = "key",
+    ylabel: str = "query",
+    colorbar_label: str = "weight",
+    annotate: bool = False,
+    vmin: float | None = 0.0,
+    vmax: float | None = 1.0,
+    panel_size: tuple[float, float] = (5.0, 4.4),
+) -> mpl.figure.Figure:
+    """Heatmaps side by side, one ``(rows, cols)`` matrix per panel, such as the attention
+    weights of several heads or masks, on one colour scale (``vmin`` to ``vmax``).
+
+    ``row_labels`` and ``col_labels`` are one list of labels shared by every panel, or one
+    list per panel. Returns the figure (end the cell with ``plt.show()``).
+
+    >>> fig = heatmap_panels([np.eye(2), np.ones((2, 2)) / 2], ["a", "b"], ["a", "b"],
+    ...                      titles=["itself", "even"])
+    >>> [ax.get_title() for ax in fig.axes[:2]]  # the panels, then their colour bars
+    ['itself', 'even']
+    >>> plt.close(fig)
+    """
+    if isinstance(matrices, np.ndarray) and matrices.ndim == 2:
+        raise TypeError("matrices: expected a list of 2-D arrays, got one 2-D array")
+    n = len(matrices)
+    if n == 0:
+        raise ValueError("matrices: expected at least one matrix, got none")
+    rows = _panel_labels(row_labels, n, "row_labels")
+    cols = _panel_labels(col_labels, n, "col_labels")
+    titles = _panel_texts(titles, n, "titles")
+    width, height = panel_size
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    for ax, matrix, r, c, title in zip(axes[0], matrices, rows, cols, titles):
+        heatmap(
+            matrix,
+            r,
+            c,
+            ax=ax,
+            title=title,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            colorbar_label=colorbar_label,
+            annotate=annotate,
+            vmin=vmin,
+            vmax=vmax,
+        )
+    return fig
+
+
+def bar_panels(
+    values: Sequence[Sequence[float]],
+    labels: Sequence[str],
+    *,
+    titles: Sequence[str],
+    ylabels: str | Sequence[str],
+    xlabel: str = "token",
+    ylim: tuple[float, float] | None = None,
+    panel_size: tuple[float, float] = (4.5, 3.4),
+) -> mpl.figure.Figure:
+    """Bar charts side by side over the same ``labels`` (such as the tokens of a sentence),
+    one sequence of ``len(labels)`` values per panel, each panel in its own palette colour.
+
+    ``ylabels`` is one label for every panel or one per panel; ``ylim`` fixes the value axis
+    of every panel. Returns the figure (end the cell with ``plt.show()``).
+
+    >>> fig = bar_panels([[1.0, 3.0], [0.1, 0.9]], ["cat", "mat"], titles=["score", "weight"],
+    ...                  ylabels=["score", "weight"])
+    >>> [len(ax.patches) for ax in fig.axes]
+    [2, 2]
+    >>> plt.close(fig)
+    """
+    n = len(values)
+    if n == 0:
+        raise ValueError("values: expected at least one sequence of values, got none")
+    labels = [str(label) for label in labels]
+    bars = [check_array(v, f"values[{i}]", ndim=1, dtype_kind="fiub") for i, v in enumerate(values)]
+    for i, v in enumerate(bars):
+        if v.size != len(labels):
+            raise ValueError(
+                f"values[{i}]: expected {len(labels)} values (one per label), got {v.size}"
+            )
+    titles = _panel_texts(titles, n, "titles")
+    ylabels = _panel_texts(ylabels, n, "ylabels")
+    width, height = panel_size
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    positions = np.arange(len(labels))
+    rotate = max((len(label) for label in labels), default=0) > 3
+    for k, (ax, v, title, ylabel) in enumerate(zip(axes[0], bars, titles, ylabels)):
+        ax.bar(positions, v, color=PALETTE[k % len(PALETTE)])
+        ax.set_xticks(
+            positions,
+            labels=labels,
+            rotation=45 if rotate else 0,
+            ha="right" if rotate else "center",
+        )
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+    return fig
+
+
+def curve_panels(
+    panels: Sequence[Mapping[str, tuple[Sequence[float], Sequence[float]]]],
+    *,
+    titles: Sequence[str],
+    xlabel: str,
+    ylabels: str | Sequence[str],
+    logx: float | None = None,
+    logy: bool | Sequence[bool] = False,
+    references: Sequence[Mapping[str, float] | None] | None = None,
+    panel_size: tuple[float, float] = (5.0, 3.8),
+) -> mpl.figure.Figure:
+    """Line plots side by side: each panel maps curve labels to ``(x values, y values)``, as
+    :func:`plot_curves` draws them, with markers at the measured points.
+
+    ``logx`` is the base of a logarithmic x axis for every panel (None: linear); ``logy`` a
+    logarithmic y axis for every panel or per panel; ``references`` one mapping per panel of
+    horizontal reference lines (or None). Returns the figure (end with ``plt.show()``).
+
+    >>> fig = curve_panels([{"a": ([1, 2, 4], [1, 2, 4])}], titles=["t"], xlabel="d",
+    ...                    ylabels="v", logx=2)
+    >>> fig.axes[0].get_xscale(), fig.axes[0].get_xlabel()
+    ('log', 'd')
+    >>> plt.close(fig)
+    """
+    n = len(panels)
+    if n == 0:
+        raise ValueError("panels: expected at least one panel of curves, got none")
+    titles = _panel_texts(titles, n, "titles")
+    ylabels = _panel_texts(ylabels, n, "ylabels")
+    logys = [bool(logy)] * n if isinstance(logy, bool) else [bool(v) for v in logy]
+    refs = [None] * n if references is None else list(references)
+    if len(logys) != n or len(refs) != n:
+        raise ValueError(f"logy, references: expected one value per panel ({n})")
+    if logx is not None:
+        logx = check_real(logx, "logx", low=1.0, low_inclusive=False)
+    width, height = panel_size
+    fig, axes = plt.subplots(1, n, figsize=(width * n, height), squeeze=False)
+    for ax, curves, title, ylabel, log_y, ref in zip(axes[0], panels, titles, ylabels, logys, refs):
+        plot_curves(curves, ax=ax, title=title, xlabel=xlabel, ylabel=ylabel, reference=ref)
+        for line in ax.get_lines()[: len(curves)]:
+            line.set_marker("o")
+        if logx is not None:
+            ax.set_xscale("log", base=logx)
+        if log_y:
+            ax.set_yscale("log")
+        ax.legend(fontsize=8)
+    return fig

@@ -6,8 +6,6 @@
   charts whose controls (:mod:`~genai_notes.viz.controls`) stay live in the browser.
 - :mod:`~genai_notes.viz.curves`: curves on a log scale over a precomputed grid (Chapter 6's
   gradient norm against distance).
-- :mod:`~genai_notes.viz.curves`: curves on a log scale over a precomputed grid (Chapter 6's
-  gradient norm against distance).
 - :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
   and the HTML book all draw.
 
@@ -17,7 +15,6 @@
 """
 
 from genai_notes.viz.controls import Checkbox, Select, Slider
-from genai_notes.viz.curves import gradient_norm_explorer
 from genai_notes.viz.curves import gradient_norm_explorer
 from genai_notes.viz.display import Explorer, explorer_html, explorer_spec
 from genai_notes.viz.explorers import (
@@ -69,7 +66,6 @@ __all__ = [
     "attention_explorer",
     "neighbour_explorer",
     "matrix_explorer",
-    "gradient_norm_explorer",
     "gradient_norm_explorer",
     "TokenView",
     "token_explorer",

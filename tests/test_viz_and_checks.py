@@ -114,3 +114,132 @@ def test_figure_html_rejects_missing_alt_text_and_non_figures():
     plt.close(fig)
     with pytest.raises(TypeError, match="fig: expected a matplotlib Figure"):
         viz.figure_html("figure.png", "a figure")
+
+
+# --- steppers: token and text explorers over states computed in advance ----------------------
+
+vl_convert = pytest.importorskip("vl_convert")
+
+
+def _drawn_texts(chart, **values):
+    """The texts Vega draws for ``chart`` with its controls set to ``values``, in order."""
+    import html
+    import re
+
+    spec = viz.explorer_spec(chart)
+    for param in spec.get("params", []):
+        if param["name"] in values:
+            param["value"] = values.pop(param["name"])
+    assert not values, f"no such controls: {values}"
+    svg = vl_convert.vegalite_to_svg(spec)
+    return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+STAGES = {
+    0: viz.TokenView(["t", "h", "e", " ", "k"], [116, 104, 101, 32, 107], "after 0 merges"),
+    1: viz.TokenView(["th", "e", " k"], [256, 101, 257], ["after 1 merge", "newest: t + h"]),
+    2: viz.TokenView(caption="ValueError: nothing to show"),
+}
+
+
+def _stepper(states=STAGES, **options):
+    return viz.token_explorer(
+        states,
+        viz.Slider("merges", "merges applied", 0, 2, 1, 0),
+        description="A test stepper: tokens after the number of merges set by the slider.",
+        **options,
+    )
+
+
+@pytest.mark.parametrize("step", [0, 1, 2])
+def test_token_explorer_draws_exactly_the_chosen_state(step):
+    view = STAGES[step]
+    drawn = _drawn_texts(_stepper(), merges=step)
+    shown = [p.replace(" ", "·") for p in view.pieces]  # whitespace made visible
+    ids = [str(i) for i in view.ids or ()]
+    # caption lines, then the pieces, then their ids (one layer after another)
+    assert drawn == list(view.caption) + shown + ids
+
+
+def test_token_explorer_with_several_controls_picks_the_state_by_every_value():
+    texts = ["ab", "abc"]
+    views = {
+        (k, special): viz.TokenView(list(texts[k]), caption=f"{texts[k]} {special}")
+        for k in range(2)
+        for special in ("raise", "none", "all")
+    }
+    chart = viz.token_explorer(
+        views,
+        [
+            viz.Select("text", "text", [0, 1], texts),
+            viz.Select("special", "allowed_special", ["raise", "none", "all"], radio=True),
+        ],
+        description="A test explorer: a text chosen from a list, with a choice of policy.",
+    )
+    assert _drawn_texts(chart) == ["ab raise", "a", "b"]
+    assert _drawn_texts(chart, text=1, special="all") == ["abc all", "a", "b", "c"]
+    assert _drawn_texts(chart, special="none")[0] == "ab none"
+
+
+def test_token_explorer_stores_each_state_in_at_most_two_records():
+    spec = viz.explorer_spec(_stepper())
+    records = spec["data"]["values"]
+    assert len(records) == 5  # 2 + 2 + 1: the last state has a caption and no tokens
+    assert not list(viz.display.find_urls(spec))
+    assert {r["s"] for r in records} == {0, 1, 2}
+
+
+def test_a_separator_inside_a_piece_does_not_split_it():
+    sep = "a\x1fb"
+    states = {0: viz.TokenView([sep, "c"], [1, 2]), 1: viz.TokenView(["x"]), 2: viz.TokenView()}
+    drawn = _drawn_texts(_stepper(states), merges=0)
+    assert drawn == ["a\u241fb", "c", "1", "2"]
+
+
+def test_token_boxes_wrap_inside_the_width():
+    pieces = [f"w{k}" for k in range(40)]
+    states = {0: viz.TokenView(pieces, list(range(40))), 1: viz.TokenView(), 2: viz.TokenView()}
+    chart = _stepper(states, line_chars=20)
+    spec = viz.explorer_spec(chart)
+    (tokens,) = [r for r in spec["data"]["values"] if r["k"] == "token"]
+    right = [float(x) for x in tokens["x2"].split("\x1f")]
+    rows = sorted({float(y) for y in tokens["y"].split("\x1f")})
+    assert max(right) <= spec["width"] and len(rows) > 1
+    assert spec["height"] >= rows[-1] + 30  # the last row of boxes fits
+    assert _drawn_texts(chart)[:40] == pieces
+
+
+def test_text_explorer_draws_the_lines_of_the_chosen_state():
+    chart = viz.text_explorer(
+        {0.5: ["cold sample", "second line"], 1.0: "warm sample"},
+        viz.Slider("T", "temperature", 0.5, 1.0, 0.5, 0.5),
+        description="Test samples at the temperature set by the slider.",
+    )
+    assert _drawn_texts(chart) == ["cold sample", "second line"]
+    assert _drawn_texts(chart, T=1.0) == ["warm sample"]
+
+
+def test_token_explorer_rejects_bad_states():
+    slider = viz.Slider("merges", "merges applied", 0, 2, 1, 0)
+    description = "A test stepper: tokens after the number of merges set by the slider."
+    with pytest.raises(ValueError, match=r"states: expected a state for every setting.*\(2,\)"):
+        viz.token_explorer({0: STAGES[0], 1: STAGES[1]}, slider, description=description)
+    with pytest.raises(ValueError, match="no setting of the controls reaches: \\[\\(7,\\)\\]"):
+        viz.token_explorer({**STAGES, 7: STAGES[0]}, slider, description=description)
+    with pytest.raises(TypeError, match="states: expected TokenView objects, got 'the'"):
+        viz.token_explorer({**STAGES, 2: "the"}, slider, description=description)
+    with pytest.raises(TypeError, match="states: expected a mapping"):
+        viz.token_explorer([STAGES[0]], slider, description=description)
+    with pytest.raises(ValueError, match="controls: expected at least one control"):
+        viz.token_explorer(STAGES, [], description=description)
+    with pytest.raises(ValueError, match="description"):
+        viz.token_explorer(STAGES, slider, description="tokens")
+
+
+def test_token_view_rejects_bad_pieces_ids_and_captions():
+    with pytest.raises(TypeError, match="pieces: expected a sequence of strings, got 'the'"):
+        viz.TokenView("the")
+    with pytest.raises(ValueError, match="ids: expected 2 ids to match pieces, got 1"):
+        viz.TokenView(["a", "b"], [1])
+    with pytest.raises(TypeError, match="caption: expected a string or strings"):
+        viz.TokenView(["a"], caption=[1])

@@ -25,7 +25,8 @@ from typing import Any
 import altair as alt
 
 from genai_notes._checks import check_int, describe
-from genai_notes.viz._data import check_description
+from genai_notes.viz._data import check_description, js_literal
+from genai_notes.viz._data import clean as _clean
 from genai_notes.viz.controls import Control, check_controls, state_index
 from genai_notes.viz.figures import TOKEN_TINTS, visible_piece
 
@@ -62,26 +63,55 @@ class TokenView:
         object.__setattr__(self, "caption", tuple(caption))
 
 
+SEP = "\x1f"  # joins the values of one state's marks into one string (the unit separator)
+
+
+def _packed(values: Sequence[Any]) -> str:
+    """Values joined by :data:`SEP`; a separator inside a value is shown as the symbol ␟."""
+    return SEP.join(str(v).replace(SEP, "\u241f") for v in values)
+
+
 def _records(view: TokenView, state: int, line_chars: int) -> tuple[list[dict], int]:
-    """The marks of one state, in pixels, and the height they need."""
+    """The marks of one state, and the height in pixels they need.
+
+    A state is stored as (at most) two records, one for its caption lines and one for its
+    tokens, each field holding the values of all its marks packed into one string (see
+    :func:`_packed`); the chart unpacks them with ``split`` and ``flatten``. A notebook stores
+    the spec with one line per field, so this keeps a stepper's stored output short.
+    """
     records = []
     lines = [part for line in view.caption for part in (textwrap.wrap(line, line_chars) or [""])]
-    for n, line in enumerate(lines):
-        records.append({"s": state, "k": "caption", "y": n * LINE_PX, "t": line})
+    if lines:
+        ys = [n * LINE_PX for n in range(len(lines))]
+        records.append({"s": state, "k": "caption", "y": _packed(ys), "t": _packed(lines)})
     top = len(lines) * LINE_PX + (6 if lines and view.pieces else 0)
     x, width = 0.0, line_chars * CHAR_PX
+    marks: dict[str, list[Any]] = {"x": [], "x2": [], "y": [], "t": [], "n": [], "c": []}
     for n, piece in enumerate(view.pieces):
         shown = visible_piece(piece)
         label = "" if view.ids is None else str(view.ids[n])
         box = max(len(shown), len(label), 1) * CHAR_PX + 2 * PAD_PX
         if x > 0 and x + box > width:
             x, top = 0.0, top + TOKEN_PX
-        record = {"s": state, "k": "token", "x": round(x, 1), "x2": round(x + box, 1), "y": top}
-        record.update({"t": shown, "n": label, "c": n % len(TOKEN_TINTS)})
-        records.append(record)
+        for key, value in zip(marks, (_clean(round(x, 1)), _clean(round(x + box, 1)), top)):
+            marks[key].append(value)
+        marks["t"].append(shown)
+        marks["n"].append(label)
+        marks["c"].append(n % len(TOKEN_TINTS))
         x += box + 3
+    if view.pieces:
+        records.append({"s": state, "k": "token", **{k: _packed(v) for k, v in marks.items()}})
     height = top + (TOKEN_PX if view.pieces else 0)
     return records, height
+
+
+def _unpack(chart: alt.Chart, fields: Sequence[str], numbers: Sequence[str]) -> alt.Chart:
+    """``chart`` with each packed record split back into one datum per mark."""
+    split = {f"{f}_": f"split(datum.{f}, {js_literal(SEP)})" for f in fields}
+    chart = chart.transform_calculate(**split).transform_flatten(
+        [f"{f}_" for f in fields], as_=list(fields)
+    )
+    return chart.transform_calculate(**{f: f"toNumber(datum.{f})" for f in numbers})
 
 
 def _check_states(states: Any, controls: Sequence[Control]) -> list[Any]:
@@ -135,13 +165,17 @@ def token_explorer(
     base = alt.Chart(alt.Data(values=records)).transform_filter(f"datum.s === {index}")
     px = {"scale": None}
     caption = (
-        base.transform_filter("datum.k === 'caption'")
+        _unpack(base.transform_filter("datum.k === 'caption'"), ["y", "t"], ["y"])
         .mark_text(align="left", baseline="top", font="monospace", fontSize=13, color="#000000")
         .encode(
             x=alt.value(0), y=alt.Y("y:Q", **px), text="t:N", description=alt.Description("t:N")
         )
     )
-    tokens = base.transform_filter("datum.k === 'token'")
+    tokens = _unpack(
+        base.transform_filter("datum.k === 'token'"),
+        ["x", "x2", "y", "t", "n", "c"],
+        ["x", "x2", "y", "c"],
+    )
     boxes = (
         tokens.mark_rect(cornerRadius=3, aria=False)
         .encode(

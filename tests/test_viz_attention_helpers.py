@@ -119,6 +119,17 @@ def test_curve_panels_plot_each_curve_with_markers_scales_and_references():
     assert [ax.get_title() for ax in fig.axes] == ["variance", "largest weight"]
 
 
+def test_curve_panels_draw_a_dashed_reference_curve_without_markers():
+    fig = viz.curve_panels(
+        [{"measured": ([1, 2], [1.1, 1.9]), "y = x": ([1, 2], [1, 2])}],
+        titles=["t"], xlabel="x", ylabels="y", dashed=["y = x"],
+    )  # fmt: skip
+    measured, reference = fig.axes[0].get_lines()[:2]
+    assert measured.get_marker() == "o" and measured.get_linestyle() == "-"
+    assert reference.get_linestyle() == "--" and reference.get_marker() in ("None", "")
+    np.testing.assert_allclose(reference.get_ydata(), [1, 2])
+
+
 def test_curve_panels_reject_bad_options():
     curves = [{"a": ([1, 2], [1, 2])}]
     with pytest.raises(ValueError, match="logx: expected"):

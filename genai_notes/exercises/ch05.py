@@ -1,5 +1,5 @@
 """Exercises for chapter 5, "Attention": a stable softmax, scaled dot-product attention, the
-causal mask and the multi-head reshape, written by hand.
+causal mask, the multi-head reshape, and attention over a batch of heads, written by hand.
 
 Each question keeps together its reference solution (named as the learner's function is
 named, since ``solution()`` prints it, and calling only the learner's earlier functions), its
@@ -430,6 +430,164 @@ q5 = Question(
         ),
     ],
     locate=lambda case, path: f"batch {path[0]}, token {path[1]}, channel {path[2]}",
+)
+
+# --- Exercise 6: batched_attention ----------------------------------------------------------
+
+
+def batched_attention(q, k, v, mask=None):
+    scores = q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1])  # (batch, n_heads, n_q, n_k)
+    if mask is not None:
+        scores = np.where(mask, scores, -np.inf)  # mask broadcasts over batch and heads
+    row_max = scores.max(axis=-1, keepdims=True)
+    row_max = np.where(np.isfinite(row_max), row_max, 0.0)  # a fully masked row: max is -inf
+    e = np.exp(scores - row_max)  # a blocked key gets exp(-inf) = 0
+    total = e.sum(axis=-1, keepdims=True)
+    weights = e / np.where(total == 0, 1.0, total)  # a fully masked row stays all 0
+    return weights @ v, weights  # (batch, n_heads, n_q, d_v), (batch, n_heads, n_q, n_k)
+
+
+def _safe_softmax(scores):
+    """The reference's softmax: a fully masked row gives zeros (used by the mistakes below,
+    each of which gets exactly one other thing wrong)."""
+    row_max = scores.max(axis=-1, keepdims=True)
+    e = np.exp(scores - np.where(np.isfinite(row_max), row_max, 0.0))
+    total = e.sum(axis=-1, keepdims=True)
+    return e / np.where(total == 0, 1.0, total)
+
+
+def _batched_variant(keys="swapaxes", scale="d_k", blocked="safe"):
+    """Batched attention with one thing done wrong: how k is transposed, the width the
+    scores are divided by, or what a fully masked query gets."""
+
+    def wrong(q, k, v, mask=None):
+        k_t = {
+            "swapaxes": lambda: k.swapaxes(-1, -2),
+            "dot_T": lambda: k.T,  # reverses every axis of a 4-D array
+            "split_transpose": lambda: k.transpose(0, 2, 1, 3),
+        }[keys]()
+        width = q.shape[-1] if scale == "d_k" else q.shape[1]
+        scores = q @ k_t / np.sqrt(width)
+        if mask is not None:
+            scores = np.where(mask, scores, -1e9 if blocked == "finite" else -np.inf)
+        if blocked == "nan":  # the plain shift by the row maximum: -inf - (-inf) = NaN
+            e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+            weights = e / e.sum(axis=-1, keepdims=True)
+        else:
+            weights = _safe_softmax(scores)
+        return weights @ v, weights
+
+    return wrong
+
+
+def _batched_rows(output: Any, case: tuple) -> str | None:
+    """Rows that may see a key sum to 1; a fully masked row is all 0."""
+    weights = np.asarray(output[1], dtype=float)
+    q, k = case[0], case[1]
+    shape = (*q.shape[:-1], k.shape[-2])
+    if weights.shape != shape:
+        return None
+    mask = np.ones(shape, dtype=bool) if len(case) < 4 else np.broadcast_to(case[3], shape)
+    sums = weights.sum(axis=-1)
+    if np.isnan(sums).any():
+        return None  # a NaN has its own message
+    expected = mask.any(axis=-1).astype(float)
+    bad = np.argwhere(~np.isclose(sums, expected))
+    if bad.size == 0:
+        return None
+    b, h, i = (int(n) for n in bad[0])
+    if expected[b, h, i] == 0:
+        return (
+            f"batch {b}, head {h}, query {i} may see no key (its mask row is all False), so "
+            f"its weights must all be 0; they sum to {sums[b, h, i]:.4g}"
+        )
+    return (
+        f"the weights of batch {b}, head {h}, query {i} sum to {sums[b, h, i]:.4g}, not 1: "
+        "normalise each query's row, along the last axis"
+    )
+
+
+def _batched_place(case, path):
+    if len(path) != 5:
+        return None
+    item, b, h, i, j = path
+    if item == 0:
+        return f"the output of batch {b}, head {h}, query {i}, channel {j}"
+    return f"the weight of batch {b}, head {h}, query {i} on key {j}"
+
+
+def _batched_case(batch, n_heads, n_q, n_k, d_k, d_v, mask=None):
+    arrays = tuple(
+        _rng.normal(size=(batch, n_heads, n, d)).round(2)
+        for n, d in ((n_q, d_k), (n_k, d_k), (n_k, d_v))
+    )
+    return arrays if mask is None else (*arrays, mask)
+
+
+# Query 0 of batch 1 may see no key at all: every head must give it zero weights and output.
+_PADDED = np.ones((2, 1, 3, 5), dtype=bool)
+_PADDED[0, 0] = np.tril(np.ones((3, 5), dtype=bool), k=2)  # causal, queries = last 3 keys
+_PADDED[1, 0, 0] = False
+_PADDED[1, 0, 1:, 3:] = False
+_BATCHED_CASES = [
+    # every axis of length 2, so that k.T and k.transpose(0, 2, 1, 3) still run here
+    _batched_case(2, 2, 2, 2, 2, 2, np.array([[True, False], [True, True]])),
+    # n_heads = 3 differs from d_k = 5; one causal (n_q, n_k) mask shared by every head
+    _batched_case(2, 3, 4, 4, 5, 2, np.tril(np.ones((4, 4), dtype=bool))),
+    # a (batch, 1, n_q, n_k) mask with a fully masked query, shared by the heads
+    _batched_case(2, 2, 3, 5, 4, 3, _PADDED),
+    _batched_case(1, 2, 3, 3, 4, 2),
+]
+_SQUARE_BATCHED_CASES = _BATCHED_CASES[:1]
+
+q6 = Question(
+    "Write batched_attention(q, k, v, mask=None) for q (batch, n_heads, n_q, d_k), k (batch, "
+    "n_heads, n_k, d_k), v (batch, n_heads, n_k, d_v) and an optional boolean mask that "
+    "broadcasts to (batch, n_heads, n_q, n_k). Return (out, weights) as in exercise 2; a query "
+    "whose every key is masked gets all-zero weights and a zero output.",
+    kind="function",
+    reference=batched_attention,
+    cases=_BATCHED_CASES,
+    hints=[
+        "On a 4-D array .T reverses every axis. Swap only the last two: "
+        "q @ k.swapaxes(-1, -2) / np.sqrt(q.shape[-1]) gives (batch, n_heads, n_q, n_k).",
+        "For a fully masked row the row maximum is -inf, and -inf - (-inf) is NaN: use 0 "
+        "instead of a maximum that is -inf, and divide by 1 where a row's total is 0.",
+    ],
+    mistakes=[
+        Mistake(
+            _named("dot_T", _batched_variant(keys="dot_T")),
+            "on a 4-D array k.T reverses every axis, so (batch, n_heads, n_k, d_k) becomes "
+            "(d_k, n_k, n_heads, batch); swap only the last two: k.swapaxes(-1, -2)",
+            cases=_SQUARE_BATCHED_CASES,
+        ),
+        Mistake(
+            _named("split_transpose", _batched_variant(keys="split_transpose")),
+            "k.transpose(0, 2, 1, 3) swaps the heads and the tokens (the split's transpose); "
+            "the scores need d_k and n_k swapped, the last two axes: k.swapaxes(-1, -2)",
+            cases=_SQUARE_BATCHED_CASES,
+        ),
+        Mistake(
+            _named("by_n_heads", _batched_variant(scale="n_heads")),
+            "q.shape[1] is the number of heads in (batch, n_heads, n_q, d_k); divide by the "
+            "square root of d_k, the last axis, q.shape[-1]",
+        ),
+        Mistake(
+            _named("nan_when_fully_masked", _batched_variant(blocked="nan")),
+            "a query whose every key is masked came out as NaN: its row maximum is -inf, and "
+            "-inf - (-inf) is NaN. The chapter's convention is all-zero weights and a zero "
+            "output: use 0 where the row maximum is -inf, and divide by 1 where a row's total "
+            "is 0",
+        ),
+        Mistake(
+            _named("uniform_when_fully_masked", _batched_variant(blocked="finite")),
+            "a query whose every key is masked spread its weight evenly over all the keys: a "
+            "large finite score such as -1e9 is not -inf, so a row of them softmaxes to "
+            "1/n_k each. Block with -np.inf, and give such a row all-zero weights",
+        ),
+    ],
+    diagnose=[_batched_rows],
+    locate=_batched_place,
 )
 
 bind(globals())

@@ -398,10 +398,12 @@ def curve_panels(
     logx: float | None = None,
     logy: bool | Sequence[bool] = False,
     references: Sequence[Mapping[str, float] | None] | None = None,
+    dashed: Sequence[str] = (),
     panel_size: tuple[float, float] = (5.0, 3.8),
 ) -> mpl.figure.Figure:
     """Line plots side by side: each panel maps curve labels to ``(x values, y values)``, as
-    :func:`plot_curves` draws them, with markers at the measured points.
+    :func:`plot_curves` draws them, with markers at the measured points. A curve whose label
+    is in ``dashed`` is a reference (such as ``y = x``): a thin dashed grey line, no markers.
 
     ``logx`` is the base of a logarithmic x axis for every panel (None: linear); ``logy`` a
     logarithmic y axis for every panel or per panel; ``references`` one mapping per panel of
@@ -429,7 +431,10 @@ def curve_panels(
     for ax, curves, title, ylabel, log_y, ref in zip(axes[0], panels, titles, ylabels, logys, refs):
         plot_curves(curves, ax=ax, title=title, xlabel=xlabel, ylabel=ylabel, reference=ref)
         for line in ax.get_lines()[: len(curves)]:
-            line.set_marker("o")
+            if line.get_label() in dashed:
+                line.set(linestyle="--", color="grey", linewidth=1)
+            else:
+                line.set_marker("o")
         if logx is not None:
             ax.set_xscale("log", base=logx)
         if log_y:

@@ -301,20 +301,34 @@ _LEFTOVERS = [
 ]  # fmt: skip
 
 
+def _leftovers(markdown: str) -> list[str]:
+    """MyST syntax left in ``markdown`` as CommonMark renders it (code is not searched)."""
+    html = MarkdownIt("commonmark").render(markdown)
+    # Code shows text as written: mark where each span was, and search the rest.
+    fences = re.findall(r'<code class="language-[^"]*"', html)
+    prose = _CODE.sub("\x00", html) + " ".join(fences)
+    return [
+        f"{what}: {m.group(0)!r}" for pattern, what in _LEFTOVERS if (m := pattern.search(prose))
+    ]
+
+
+def test_the_leftover_check_finds_each_kind_of_myst_syntax():
+    for text in ["A {term}`token`.", "{cite:p}`k`", "```{note}\nHi.\n```", ":::{tip}\nHi.\n:::",
+                 "(sec-x)=\n# X", "See {doc}`a <b>`", "{eq}`e1`"]:  # fmt: skip
+        assert _leftovers(text), text
+    assert not _leftovers("Code: `` {term}`token` ``, math $\\text{softmax}(z)$, a [link](u).")
+    assert any(
+        _leftovers("".join(c["source"])) for c in json.loads(CHAPTERS[0].read_text())["cells"]
+    )
+
+
 @pytest.mark.parametrize("path", COPIES, ids=lambda p: p.name)
 def test_copies_render_as_commonmark_with_no_myst_syntax_left(path):
-    md = MarkdownIt("commonmark")
     nb = json.loads(path.read_text(encoding="utf-8"))
     for number, cell in enumerate(nb["cells"], start=1):
-        if cell["cell_type"] != "markdown":
-            continue
-        html = md.render("".join(cell["source"]))
-        # Code shows text as written: mark where each span was, and search the rest.
-        fences = re.findall(r'<code class="language-[^"]*"', html)
-        prose = _CODE.sub("\x00", html) + " ".join(fences)
-        for pattern, what in _LEFTOVERS:
-            found = pattern.search(prose)
-            assert not found, f"{path.name} cell {number}: {what} left: {found.group(0)!r}"
+        if cell["cell_type"] == "markdown":
+            found = _leftovers("".join(cell["source"]))
+            assert not found, f"{path.name} cell {number}: left over: {found}"
 
 
 def _links(path: Path) -> list[str]:
@@ -378,3 +392,17 @@ def test_built_book_colab_buttons_open_the_copies(path):
         pytest.skip("the book is not built (make book)")
     links = set(re.findall(r"https://colab\.research\.google\.com/[^\"']+", page.read_text()))
     assert links == {_colab_link(f"colab/{path.name}")}
+
+
+def test_colab_links_written_in_the_docs_open_existing_copies():
+    pages = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "book").glob("*.md"))]
+    found = 0
+    for page in pages:
+        for url in re.findall(
+            r"https://colab\.research\.google\.com/[^\s`)\"']+", page.read_text()
+        ):
+            found += 1
+            name = url.rpartition("/")[2]
+            assert url == _colab_link(f"colab/{name}"), f"{page.name}: {url}"
+            assert (ROOT / "colab" / name).exists(), f"{page.name}: no copy colab/{name}"
+    assert found > 0

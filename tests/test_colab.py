@@ -15,18 +15,15 @@ import yaml
 from markdown_it import MarkdownIt
 
 from genai_notes import cli
-from genai_notes.colab import (
+from genai_notes.book_site import (
     Site,
     book_address,
-    colab_copy,
     glossary_anchor,
     load_site,
     parse_bib,
     parse_glossary,
-    rewrite_markdown,
-    stale_copies,
-    write_colab_copies,
 )
+from genai_notes.colab import colab_copy, rewrite_markdown, stale_copies, write_colab_copies
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))

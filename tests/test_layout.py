@@ -42,6 +42,7 @@ LAYERS = {
     "exercises": 8,
     "chapters": 8,
     "student": 9,
+    "book_site": 9,  # what the Colab copies read from the book's files
     "colab": 9,
     "cli": 10,
 }

@@ -9,7 +9,8 @@
 * :class:`Block` is a **pre-LayerNorm** block: ``x + Attn(LN(x))``, optionally
   ``+ CrossAttn(LN(x), memory)``, then ``+ FFN(LN(x))``. Normalising the input of each
   branch (rather than the sum, as the 2017 paper did) keeps the residual path an identity,
-  which makes deep stacks train without a careful warm-up.
+  which makes deep stacks train without a careful warm-up. ``post_ln=True`` gives the 2017
+  layout instead, ``x = LN(x + Attn(x))`` after every sub-layer (Chapter 7 compares them).
 
 The same blocks run faster through the engine's fused nodes as
 :class:`~genai_notes.nn.fused_blocks.FusedBlock` (same parameters, same numbers).
@@ -23,11 +24,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np  # noqa: F401 (used by the doctests)
+import numpy as np
 
-from genai_notes._checks import check_positive_int, check_probability, check_rng
+from genai_notes._checks import check_positive_int, check_probability, check_rng, describe
 from genai_notes.attention import head_mask
-from genai_notes.autograd import Tensor, gelu
+from genai_notes.attention import scaled_dot_product_attention as plain_attention
+from genai_notes.autograd import Tensor, gelu, relu
 from genai_notes.autograd import functional as F
 from genai_notes.nn.layers import Dropout, LayerNorm, Linear
 from genai_notes.nn.module import Module
@@ -35,10 +37,14 @@ from genai_notes.nn.module import Module
 __all__ = ["FeedForward", "MultiHeadAttention", "Block"]
 
 
+ACTIVATIONS = {"gelu": gelu, "relu": relu}  # the FFN's non-linearity: GPT-2's, or 2017's
+
+
 class FeedForward(Module):
     """Position-wise MLP: ``Linear(d_model, d_ff) -> GELU -> Linear(d_ff, d_model)``.
 
-    ``std``/``out_std`` set the initial weight scales (None: ``1/√d_in``).
+    ``std``/``out_std`` set the initial weight scales (None: ``1/√d_in``);
+    ``activation="relu"`` uses ReLU, as the 2017 Transformer did.
 
     >>> FeedForward(4, 16, rng=0)(Tensor(np.ones((1, 2, 4)))).shape
     (1, 2, 4)
@@ -52,14 +58,20 @@ class FeedForward(Module):
         rng: Any,
         std: float | None = None,
         out_std: float | None = None,
+        activation: str = "gelu",
     ) -> None:
         rng = check_rng(rng, "rng")
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation: expected one of {sorted(ACTIVATIONS)}, got {describe(activation)}"
+            )
+        self.activation = activation
         self.fc_in = Linear(d_model, d_ff, rng=rng, std=std)
         self.fc_out = Linear(d_ff, d_model, rng=rng, std=out_std)
 
     def forward(self, x: Tensor) -> Tensor:
         """x: ``(batch, seq, d_model)`` -> same shape (hidden ``(batch, seq, d_ff)``)."""
-        return self.fc_out(gelu(self.fc_in(x)))
+        return self.fc_out(ACTIVATIONS[self.activation](self.fc_in(x)))
 
 
 class MultiHeadAttention(Module):
@@ -96,6 +108,10 @@ class MultiHeadAttention(Module):
         rng = check_rng(rng, "rng")
         self.in_proj = Linear(d_model, 3 * d_model, rng=rng, std=std)
         self.out_proj = Linear(d_model, d_model, rng=rng, std=out_std)
+        # Set keep_weights = True to keep the last forward's attention weights (a NumPy
+        # array (batch, n_heads, n_q, n_k)) in self.weights, for figures; off by default.
+        self.keep_weights = False
+        self.weights: np.ndarray | None = None
 
     def forward(self, x: Tensor, memory: Tensor | None = None, mask: Any = None) -> Tensor:
         """x: ``(batch, n_q, d_model)``; memory: ``(batch, n_k, d_model)`` or None (then
@@ -109,6 +125,8 @@ class MultiHeadAttention(Module):
         q, k, v = self.split_heads(q), self.split_heads(k), self.split_heads(v)
         mask = head_mask(mask, x.shape[0], x.shape[1], source.shape[1], causal=self.causal)
         heads = F.scaled_dot_product_attention(q, k, v, mask=mask)  # (batch, heads, n_q, d_head)
+        if self.keep_weights:  # recomputed outside the graph, only when asked for
+            self.weights = plain_attention(q.data, k.data, v.data, mask)[1]
         return self.out_proj(self.merge_heads(heads))
 
     def split_heads(self, x: Tensor) -> Tensor:
@@ -128,6 +146,14 @@ class Block(Module):
 
     d_ff defaults to ``4 * d_model``; ``cross_attention=True`` adds a cross-attention
     sub-layer (decoder of an encoder-decoder); ``dropout`` applies to each branch's output.
+    ``activation`` is the FFN's (``"gelu"`` or ``"relu"``). ``post_ln=True`` normalises
+    after each residual sum instead (the 2017 layout):
+    ``x = LN(x + Attn(x))``, ``x = LN(x + CrossAttn(x, memory))``, ``x = LN(x + FFN(x))``.
+
+    >>> post = Block(d_model=8, n_heads=2, post_ln=True, rng=0)
+    >>> y = post(Tensor(np.arange(16.0).reshape(1, 2, 8))).data   # (batch, seq, d_model)
+    >>> bool(np.allclose(y.mean(axis=-1), 0, atol=1e-5)), np.round(y.std(axis=-1), 3)
+    (True, array([[1., 1.]], dtype=float32))
     """
 
     def __init__(
@@ -139,10 +165,20 @@ class Block(Module):
         dropout: float = 0.0,
         causal: bool = False,
         cross_attention: bool = False,
+        post_ln: bool = False,
         rng: Any,
         std: float | None = None,
         out_std: float | None = None,
+        activation: str = "gelu",
     ) -> None:
+        if not isinstance(post_ln, bool):
+            raise TypeError(f"post_ln: expected True or False, got {describe(post_ln)}")
+        if type(self).forward is not Block.forward and (post_ln or activation != "gelu"):
+            raise ValueError(
+                f"post_ln, activation: only the plain Block has the post-LN layout and ReLU, "
+                f"not {type(self).__name__}"
+            )
+        self.post_ln = post_ln
         d_model = check_positive_int(d_model, "d_model")
         d_ff = 4 * d_model if d_ff is None else check_positive_int(d_ff, "d_ff")
         dropout = check_probability(dropout, "dropout")
@@ -158,7 +194,7 @@ class Block(Module):
         else:
             self.cross = None
         self.ln_ffn = LayerNorm(d_model)
-        self.ffn = FeedForward(d_model, d_ff, **init)
+        self.ffn = FeedForward(d_model, d_ff, activation=activation, **init)
         self.drop_ffn = Dropout(dropout, rng=rng.spawn(1)[0])
 
     def forward(
@@ -175,11 +211,24 @@ class Block(Module):
         cross-attention; memory_mask: broadcastable to ``(batch, seq, n_mem)``.
         """
         self.check_memory(memory)
+        if self.post_ln:
+            return self.forward_post_ln(x, mask, memory, memory_mask)
         x = x + self.drop_attn(self.attn(self.ln_attn(x), mask=mask))
         if self.cross is not None:
             cross = self.cross(self.ln_cross(x), memory=memory, mask=memory_mask)
             x = x + self.drop_cross(cross)
         return x + self.drop_ffn(self.ffn(self.ln_ffn(x)))
+
+    def forward_post_ln(
+        self, x: Tensor, mask: Any, memory: Tensor | None, memory_mask: Any
+    ) -> Tensor:
+        """The 2017 layout: each sub-layer's residual sum is normalised, ``LN(x + f(x))``,
+        so the residual path passes through every LayerNorm. Same shapes as :meth:`forward`."""
+        x = self.ln_attn(x + self.drop_attn(self.attn(x, mask=mask)))
+        if self.cross is not None:
+            cross = self.cross(x, memory=memory, mask=memory_mask)
+            x = self.ln_cross(x + self.drop_cross(cross))
+        return self.ln_ffn(x + self.drop_ffn(self.ffn(x)))
 
     def check_memory(self, memory: Tensor | None) -> None:
         """Raise unless ``memory`` is given exactly when the block has cross-attention."""

@@ -192,3 +192,44 @@ def test_explorers_are_ignored_by_nbval_and_numbers_are_not(path):
 def test_chapter_list_is_in_order():
     chapters = list_chapters(ROOT / "notebooks")
     assert [c.number for c in chapters] == sorted({c.number for c in chapters})
+
+
+MAX_LINE = 80  # the HTML book's code column shows about this many characters
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_code_lines_fit_the_book_column(path):
+    # Cells the book removes (the Colab bootstrap, whose URL comes from _config.yml) are not
+    # in the column.
+    long = [
+        line
+        for cell in code_cells(load(path))
+        if "remove-cell" not in cell["metadata"].get("tags", [])
+        for line in source(cell).splitlines()
+        if len(line) > MAX_LINE
+    ]
+    assert not long, f"{len(long)} code lines over {MAX_LINE} characters, e.g. {long[0]!r}"
+
+
+# A printed magnitude such as 2.2e-13 or 8.9e-16 is round-off: another CPU's BLAS prints
+# another value, and strict nbval fails there. Bounds ("below 1e-12") have no mantissa digits.
+ROUND_OFF = re.compile(r"\b\d\.\d+e-(1\d|[2-9]\d)\b")
+
+
+def output_texts(cell):
+    for output in cell["outputs"]:
+        if output["output_type"] == "stream":
+            yield source({"source": output["text"]})
+        elif "text/plain" in output.get("data", {}):
+            yield source({"source": output["data"]["text/plain"]})
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_no_round_off_magnitudes_are_printed(path):
+    found = [
+        match.group(0)
+        for cell in code_cells(load(path))
+        for text in output_texts(cell)
+        for match in ROUND_OFF.finditer(text)
+    ]
+    assert not found, f"print a bound instead of round-off magnitudes such as {found[:3]}"

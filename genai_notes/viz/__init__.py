@@ -6,6 +6,8 @@
   charts whose controls (:mod:`~genai_notes.viz.controls`) stay live in the browser.
 - :mod:`~genai_notes.viz.curves`: curves on a log scale over a precomputed grid (Chapter 6's
   gradient norm against distance).
+- :mod:`~genai_notes.viz.alignment`: cross-attention maps of a trained translator, by
+  sentence, layer and head (Chapter 7).
 - :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
   and the HTML book all draw.
 
@@ -14,6 +16,7 @@
 8
 """
 
+from genai_notes.viz.alignment import alignment_explorer
 from genai_notes.viz.controls import Checkbox, Select, Slider
 from genai_notes.viz.curves import gradient_norm_explorer
 from genai_notes.viz.display import Explorer, explorer_html, explorer_spec
@@ -67,6 +70,7 @@ __all__ = [
     "neighbour_explorer",
     "matrix_explorer",
     "gradient_norm_explorer",
+    "alignment_explorer",
     "TokenView",
     "token_explorer",
     "text_explorer",

@@ -14,16 +14,22 @@ module                               chapter
 :mod:`genai_notes.positional`        4, sinusoidal, learned and rotary positions
 :mod:`genai_notes.attention`         5, scaled dot-product attention, forward and backward
 :mod:`genai_notes.autograd`          Appendix A, the autograd engine (Tensor, ops)
-:mod:`genai_notes.nn`                7-8, modules, layers, transformer blocks, optimisers,
-                                     the training loop
-:mod:`genai_notes.gpt`               8, the GPT
+:mod:`genai_notes.nn`                6-8, modules, layers, transformer blocks, optimisers,
+                                     the training loop, checkpoints
+:mod:`genai_notes.sequence_models`   6, RNN, LSTM and GRU, and a classifier head for all
+:mod:`genai_notes.transformer`       7, the encoder-decoder Transformer that translates
+:mod:`genai_notes.gpt`               8, the GPT (and its KV cache, 9)
+:mod:`genai_notes.decoding`          9, greedy, beam search, temperature, top-k, top-p
+:mod:`genai_notes.sample_quality`    12, how far a model's samples are from held-out data
 :mod:`genai_notes.viz`               figures and explorers for every chapter
 :mod:`genai_notes.exercises`         the auto-checked exercises of every chapter
 ===================================  ===================================================
 
 Supporting modules: :mod:`genai_notes.lexicon` (the words of the synthetic world),
-:mod:`genai_notes.chapters` (the chapter list), :mod:`genai_notes.student` and
-:mod:`genai_notes.cli` (``genai-notes student``). Speed tricks live apart from the code the
+:mod:`genai_notes.chapters` (the chapter list), :mod:`genai_notes.student` (student copies),
+:mod:`genai_notes.colab` and :mod:`genai_notes.book_site` (the Colab copies, with the book's
+cross-references as links) and :mod:`genai_notes.cli` (``genai-notes student``,
+``genai-notes colab``). Speed tricks live apart from the code the
 chapters teach, in :mod:`genai_notes.autograd.fused` and :mod:`genai_notes.nn.fused_blocks`.
 
 >>> import genai_notes.gpt

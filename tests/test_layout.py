@@ -27,6 +27,7 @@ LAYERS = {
     "positional": 3,
     "attention": 3,
     "sample_quality": 3,
+    "probing": 3,  # the linear probe of Chapter 10 (NumPy only)
     "autograd": 4,
     "nn": 5,
     "gpt": 6,  # the models

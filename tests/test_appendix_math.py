@@ -1,0 +1,132 @@
+"""Appendix B (book/appendix_math.md) must never drift from NumPy and the package.
+
+Every ```pycon block of the page is run with the standard library's doctest, in page order and
+sharing one namespace (as a reader would paste them into one session). The page's section
+labels are checked too: the chapters' prerequisites link to them, so renaming one must fail
+here rather than break links silently.
+"""
+
+from __future__ import annotations
+
+import doctest
+import re
+from pathlib import Path
+
+import pytest
+
+from genai_notes.exercises import appendix_b, questions
+from genai_notes.exercises.core import STRICT_ENV_VAR
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = ROOT / "book" / "appendix_math.md"
+FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
+# Fewer examples than this means blocks were lost (for example a fence renamed from pycon).
+MIN_EXAMPLES = 100
+# The anchors the chapters link to; each names a section heading on the page.
+LABELS = [
+    "appendix-math",
+    "appendix-math-vectors",
+    "appendix-math-matrices",
+    "appendix-math-broadcasting",
+    "appendix-math-rotations",
+    "appendix-math-softmax",
+    "appendix-math-derivatives",
+    "appendix-math-jacobian",
+    "appendix-math-probability",
+    "appendix-math-entropy",
+    "appendix-math-chapters",
+]
+
+_FENCE = re.compile(r"^```(\S*)\s*$")
+
+
+def pycon_blocks(text: str) -> list[tuple[int, str]]:
+    """``(first line number, 0-based; source)`` of every ```pycon block in ``text``."""
+    blocks, lines = [], text.splitlines()
+    i = 0
+    while i < len(lines):
+        match = _FENCE.match(lines[i])
+        if match and match.group(1) == "pycon":
+            end = i + 1
+            while not lines[end].startswith("```"):
+                end += 1
+            blocks.append((i + 1, "\n".join(lines[i + 1 : end]) + "\n"))
+            i = end
+        i += 1
+    return blocks
+
+
+def run_page(text: str) -> tuple[doctest.TestResults, str]:
+    """Run every pycon block of ``text`` as doctests in one shared namespace."""
+    parser = doctest.DocTestParser()
+    runner = doctest.DocTestRunner(optionflags=FLAGS, verbose=False)
+    report: list[str] = []
+    globs: dict = {"__name__": "appendix_math"}
+    for lineno, source in pycon_blocks(text):
+        test = parser.get_doctest(source, globs, PAGE.name, str(PAGE), lineno)
+        test.globs = globs  # DocTest copies its globals; share them across blocks instead
+        runner.run(test, out=report.append, clear_globs=False)
+    globs.clear()
+    return runner.summarize(verbose=False), "".join(report)
+
+
+@pytest.mark.parametrize("strict", ["0", "1"])
+def test_every_example_on_the_page_passes(monkeypatch, strict):
+    # In strict mode (as under the test suite) a check that is not correct raises, so every
+    # solution shown on the page must pass its own check.
+    monkeypatch.setenv(STRICT_ENV_VAR, strict)
+    results, report = run_page(PAGE.read_text(encoding="utf-8"))
+    assert results.failed == 0, report
+    assert results.attempted >= MIN_EXAMPLES, f"only {results.attempted} examples ran"
+
+
+def test_every_prompt_is_inside_a_pycon_block():
+    # A >>> line outside a pycon fence would be shown to readers but never run.
+    text = PAGE.read_text(encoding="utf-8")
+    inside = set()
+    for lineno, source in pycon_blocks(text):
+        inside.update(range(lineno, lineno + source.count("\n")))
+    lines = text.splitlines()
+    stray = [n + 1 for n, line in enumerate(lines) if line.startswith(">>>") and n not in inside]
+    assert not stray, f"'>>>' lines outside ```pycon blocks at lines {stray}"
+
+
+def test_a_wrong_output_on_the_page_is_detected():
+    # Guard against a harness that passes vacuously: change one expected output, in the last
+    # block (so that it runs after everything it depends on), and the run must fail.
+    text = PAGE.read_text(encoding="utf-8")
+    lineno, source = pycon_blocks(text)[-1]
+    examples = doctest.DocTestParser().get_examples(source)
+    last = [e for e in examples if e.want.strip() and "..." not in e.want][-1]
+    wrong = source.replace(last.want, last.want.replace("C", "X").replace("w", "v"), 1)
+    assert wrong != source
+    lines = text.splitlines(keepends=True)
+    end = lineno + source.count("\n")
+    broken = "".join(lines[:lineno]) + wrong + "".join(lines[end:])
+    results, _ = run_page(broken)
+    assert results.failed == 1
+
+
+@pytest.mark.parametrize("label", LABELS)
+def test_each_linked_section_has_its_label_above_a_heading(label):
+    text = PAGE.read_text(encoding="utf-8")
+    assert re.search(rf"^\({re.escape(label)}\)=\n#+ \S", text, re.M), label
+
+
+def test_every_exercise_is_on_the_page_with_its_check():
+    text = PAGE.read_text(encoding="utf-8")
+    names = [q.name for q in questions(appendix_b)]
+    assert names == [f"q{i}" for i in range(1, 7)]
+    for number, question in enumerate(questions(appendix_b), start=1):
+        function = question.reference.__name__
+        assert f"**Exercise {number}.** Write `{function}(" in text, function
+        assert f"ex.{question.name}.check({function})\nCorrect: well done." in text, function
+
+
+def test_solutions_sit_in_dropdowns():
+    # Each "A solution" toggle holds the check of its exercise, so solutions start hidden.
+    text = PAGE.read_text(encoding="utf-8")
+    dropdowns = re.findall(r"^:::\{dropdown\} A solution\n(.*?)^:::$", text, re.M | re.S)
+    assert len(dropdowns) == len(questions(appendix_b))
+    for question, body in zip(questions(appendix_b), dropdowns):
+        assert f"ex.{question.name}.check(" in body

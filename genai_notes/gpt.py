@@ -30,7 +30,7 @@ from genai_notes._checks import (
     check_rng,
     check_size,
 )
-from genai_notes.attention import head_mask, softmax
+from genai_notes.attention import head_mask, merge_heads, softmax, split_heads
 from genai_notes.autograd import Tensor, fused, no_grad, transpose
 from genai_notes.autograd import functional as F
 from genai_notes.nn import (
@@ -244,19 +244,18 @@ class GPT(Module):
     @staticmethod
     def _cached_block(block: Block, x: Tensor, cache: KVCache, layer: int) -> Tensor:
         """One pre-LN block for the new positions x ``(batch, n_new, d_model)``, with keys
-        and values from ``cache``: ``x + attn(ln(x))``, then ``x + ffn(ln(x))``."""
-        attn = block.attn
-        d, w, b = attn.d_model, attn.in_proj.weight, attn.in_proj.bias
-        h = block.ln_attn(x)
-        q = attn.split_heads(F.linear(h, w[:, :d], b[:d]))  # (batch, n_heads, n_new, d_head)
-        k = attn.split_heads(F.linear(h, w[:, d : 2 * d], b[d : 2 * d]))
-        v = attn.split_heads(F.linear(h, w[:, 2 * d :], b[2 * d :]))
-        keys, values = cache.append(layer, k.data, v.data)  # (batch, n_heads, n_all, d_head)
-        n_new, n_all = x.shape[1], keys.shape[2]
-        # New query i sits at position n_all - n_new + i: it sees keys up to there.
-        mask = None if n_new == 1 else head_mask(None, x.shape[0], n_new, n_all, causal=True)
-        heads = F.scaled_dot_product_attention(q, Tensor(keys), Tensor(values), mask=mask)
-        x = x + attn.out_proj(attn.merge_heads(heads))
+        and values from ``cache``: ``x + attn(ln(x))``, then ``x + ffn(ln(x))``. Attention
+        is Chapter 5's, ``softmax(q kᵀ / √d_head) v``, on the arrays the cache holds."""
+        attn, n_new = block.attn, x.shape[1]
+        qkv = attn.in_proj(block.ln_attn(x)).data  # (batch, n_new, 3 * d_model): [q | k | v]
+        q, k, v = (split_heads(a, attn.n_heads) for a in np.split(qkv, 3, axis=-1))
+        keys, values = cache.append(layer, k, v)  # (batch, n_heads, n_all, d_head)
+        scores = q @ keys.swapaxes(-1, -2) / math.sqrt(q.shape[-1])  # (.., n_new, n_all)
+        if n_new > 1:  # new query i sits at position n_all - n_new + i: no later key
+            allowed = head_mask(None, x.shape[0], n_new, keys.shape[2], causal=True)
+            scores = np.where(allowed, scores, -np.inf)
+        heads = softmax(scores) @ values  # (batch, n_heads, n_new, d_head)
+        x = x + attn.out_proj(Tensor(merge_heads(heads)))  # (batch, n_new, d_model)
         return x + block.ffn(block.ln_ffn(x))
 
     def loss(self, idx: Any, targets: Any) -> Tensor:

@@ -3,13 +3,15 @@
 * ``genai-notes student NOTEBOOK... -o DIR`` writes student copies (solutions replaced by stubs).
 * ``genai-notes chapters [--notebooks DIR]`` prints the chapter table from notebook metadata.
 * ``genai-notes colab [--check]`` writes the Colab copies of the chapters into ``colab/``.
+* ``genai-notes grade SUBMISSIONS... [-o results.csv] [--chapter N]`` grades returned
+  notebooks with the package's checkers, each in its own kernel (:mod:`genai_notes.grading`).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from genai_notes import colab, student
+from genai_notes import colab, grading, student
 
 __all__ = ["main"]
 
@@ -27,6 +29,9 @@ def _build_parser() -> argparse.ArgumentParser:
     colab.add_arguments(
         commands.add_parser("colab", help="write the Colab copies of the chapters (colab/)")
     )
+    grading.add_arguments(
+        commands.add_parser("grade", help="grade returned notebooks with the package's checkers")
+    )
     return parser
 
 
@@ -37,6 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         return student.run(args)
     if args.command == "colab":
         return colab.run(args)
+    if args.command == "grade":
+        return grading.run(args)
     from genai_notes.chapters import chapter_table, list_chapters
 
     print(chapter_table(list_chapters(args.notebooks)))

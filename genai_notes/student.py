@@ -10,6 +10,11 @@ Later cells that use the learner's names (such as the closing "your version equa
 package's" cell) are wrapped so that, while a stub is unfinished, they print which exercises
 to finish first instead of stopping "Run All" with a traceback.
 
+Two cells are added: right after the title, the first code cell asks for the student's name
+(``student_name = ""``, which ``genai-notes grade`` reads), and the last cell prints
+``ex.progress()``: which exercises were checked and passed in this session, whatever is left
+undone.
+
 Run it as ``genai-notes student notebooks/01_*.ipynb -o student/`` or
 ``python -m genai_notes.student notebooks/01_*.ipynb -o student/``.
 
@@ -43,6 +48,12 @@ SOLUTION_TAG = "solution"
 _HIDING_TAGS = ("hide-input", "hide-cell")
 _TODO = "# Exercise: write your solution here, then run the check cell below."
 _CHECK = re.compile(r"\bq(\d+)\.check\(\s*([A-Za-z_]\w*)\s*\)")
+_EXERCISES = re.compile(r"^from genai_notes\.exercises import ch\d+ as ([A-Za-z_]\w*)\s*$", re.M)
+NAME_SOURCE = (
+    "# Your name, for your instructor's grader (leave it empty if you are not in a course).\n"
+    'student_name = ""'
+)
+PROGRESS_SOURCE = "# Which exercises you checked and passed in this session.\n{alias}.progress()"
 
 
 def _function_stub(node: ast.FunctionDef) -> str:
@@ -167,6 +178,30 @@ def _source(cell: dict) -> str:
     return "".join(source) if isinstance(source, list) else source
 
 
+def _new_cell(source: str, cell_id: str, taken: set[str]) -> dict:
+    while cell_id in taken:
+        cell_id += "-1"
+    taken.add(cell_id)
+    return {
+        "cell_type": "code",
+        "execution_count": None,
+        "id": cell_id,
+        "metadata": {},
+        "outputs": [],
+        "source": source.splitlines(keepends=True),
+    }
+
+
+def _add_name_and_progress(cells: list[dict]) -> None:
+    """Ask for the name in the first code cell (after the title); print progress last."""
+    taken = {str(cell.get("id")) for cell in cells}
+    aliases = [m for cell in cells for m in _EXERCISES.findall(_source(cell))]
+    at = 1 if cells and cells[0].get("cell_type") == "markdown" else 0
+    cells.insert(at, _new_cell(NAME_SOURCE, "student-name", taken))
+    if aliases:
+        cells.append(_new_cell(PROGRESS_SOURCE.format(alias=aliases[0]), "progress", taken))
+
+
 def make_student_copy(notebook_path: str | Path, out_dir: str | Path) -> Path:
     """Write a student copy of one notebook into ``out_dir`` and return its path."""
     notebook_path, out_dir = Path(notebook_path), Path(out_dir)
@@ -211,6 +246,7 @@ def make_student_copy(notebook_path: str | Path, out_dir: str | Path) -> Path:
         raise ValueError(
             f"notebook_path: {str(notebook_path)!r} has no cells tagged {SOLUTION_TAG!r}"
         )
+    _add_name_and_progress(cells)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / notebook_path.name
     target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -39,10 +39,12 @@ LAYERS = {
     "diffusion": 6,
     "decoding": 7,  # training and decoding on top of the models
     "finetuning": 7,
+    "pretrained": 7,  # the shipped Chapter 8 models and the command that trains them
     "viz": 8,  # what the chapters use to show and check things
     "exercises": 8,
     "chapters": 8,
     "student": 9,
+    "grading": 9,  # genai-notes grade: runs submissions in kernels, checks with exercises
     "book_site": 9,  # what the Colab copies read from the book's files
     "colab": 9,
     "cli": 10,

@@ -10,7 +10,8 @@ import pytest
 
 from genai_notes.cli import main as cli_main
 from genai_notes.exercises import STRICT_ENV_VAR, ch01
-from genai_notes.student import guard_source, make_student_copy, stub_source
+from genai_notes.grading.submissions import student_name
+from genai_notes.student import NAME_SOURCE, guard_source, make_student_copy, stub_source
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER_1 = ROOT / "notebooks" / "01_what_is_generative_ai.ipynb"
@@ -63,8 +64,12 @@ def _cells(path):
 
 def test_student_copy_of_chapter_1(tmp_path):
     out = make_student_copy(CHAPTER_1, tmp_path)
-    original, copy = _cells(CHAPTER_1), _cells(out)
-    assert len(copy) == len(original)
+    original, with_added = _cells(CHAPTER_1), _cells(out)
+    # Two cells are added: the name after the title, the progress summary at the end.
+    assert len(with_added) == len(original) + 2
+    assert "".join(with_added[1]["source"]) == NAME_SOURCE
+    assert "".join(with_added[-1]["source"]).endswith("\nex.progress()")
+    copy = [with_added[0], *with_added[2:-1]]
     solution_indices = [
         i for i, c in enumerate(original) if "solution" in c["metadata"].get("tags", [])
     ]
@@ -109,7 +114,7 @@ def test_stubs_are_shown_in_full(tmp_path):
             )
         )
     )
-    cells = _cells(make_student_copy(path, tmp_path / "out"))
+    cells = _cells(make_student_copy(path, tmp_path / "out"))[1:]  # after the name cell
     assert cells[0]["metadata"]["tags"] == []
     assert cells[1]["metadata"]["tags"] == ["keep-me"]
     assert cells[2]["metadata"]["tags"] == ["hide-input"]  # not a stub: left as it was
@@ -135,7 +140,8 @@ def test_cells_using_the_learners_names_are_guarded(tmp_path, capsys):
             )
         )
     )
-    cells = [_cells(make_student_copy(path, tmp_path / "out"))[i] for i in range(7)]
+    cells = _cells(make_student_copy(path, tmp_path / "out"))[1:]  # after the name cell
+    assert len(cells) == 7  # no exercises import: no progress cell
     sources = ["".join(c["source"]) for c in cells]
     assert sources[0] == "x = f(1)" and sources[2] == "ex.q1.check(f)"
     assert sources[5] == "%timeit f(2)"
@@ -189,6 +195,29 @@ def test_student_copy_runs_top_to_bottom_without_a_traceback(path, tmp_path, mon
         for output in cell.get("outputs", [])
     )
     assert "Not attempted yet" in printed and "first (this cell uses your" in printed
+    # The last cell prints the progress summary: every exercise was checked, none passed.
+    last = "".join(output.get("text", "") for output in copy.cells[-1].get("outputs", []))
+    n_questions = len(_questions_of(path))
+    assert last.splitlines()[0] == (
+        f"Exercises checked in this session: 0 of {n_questions} passed."
+    )
+    assert last.count("not attempted") == n_questions
+
+
+def _questions_of(path):
+    from genai_notes.exercises import chapter_module, questions
+
+    return questions(chapter_module(int(path.name[:2])))
+
+
+def test_the_name_cell_is_first_and_read_by_the_grader(tmp_path):
+    cells = _cells(make_student_copy(CHAPTER_1, tmp_path))
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert code[0]["id"] == "student-name" and code[-1]["id"] == "progress"
+    assert len({c["id"] for c in cells}) == len(cells)  # ids stay unique
+    assert student_name(cells) is None  # left empty: the grader uses the file name
+    code[0]["source"] = ['student_name = "  Ada   Lovelace "']
+    assert student_name(cells) == "Ada Lovelace"
 
 
 def test_student_copy_errors(tmp_path):

@@ -6,6 +6,7 @@ In a chapter notebook::
     ex.q1.check(my_answer)   # specific feedback
     ex.q1.hint()             # one hint at a time
     ex.q1.solution()         # the reference solution
+    ex.progress()            # which exercises were checked and passed in this session
 
 >>> from genai_notes.exercises import ch01
 >>> [q.name for q in questions(ch01)]
@@ -17,7 +18,17 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-from genai_notes.exercises.core import STRICT_ENV_VAR, Feedback, Mistake, Question, bind, compare
+from genai_notes.exercises.core import (
+    NOT_CHECKED,
+    STATUS_WORDS,
+    STRICT_ENV_VAR,
+    Feedback,
+    Mistake,
+    Question,
+    bind,
+    compare,
+    progress_report,
+)
 
 __all__ = [
     "Feedback",
@@ -27,6 +38,9 @@ __all__ = [
     "compare",
     "questions",
     "chapter_module",
+    "progress_report",
+    "STATUS_WORDS",
+    "NOT_CHECKED",
     "STRICT_ENV_VAR",
 ]
 

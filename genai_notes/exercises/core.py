@@ -22,7 +22,12 @@ indistinguishable, so the test cases always tell every listed mistake apart.
 
 **Names come from the variables.** A chapter module writes ``q1 = Question(...)`` and ends with
 ``bind(globals())``, which names each question after its variable, so a name is never
-written twice and can never disagree with the variable the notebook uses.
+written twice and can never disagree with the variable the notebook uses. ``bind`` also gives
+the module a ``progress()`` function: in a notebook, ``ex.progress()`` prints which of the
+chapter's exercises were checked and passed in this kernel session (only ``check`` counts;
+``evaluate`` records nothing). The grader (:mod:`genai_notes.grading`) uses the same names
+(``q1`` and the learner's name for the answer, :attr:`Question.answer_name`) and the same
+words (:data:`STATUS_WORDS`).
 
 >>> def double(x):
 ...     return 2 * x
@@ -40,6 +45,11 @@ Not quite: for input (2.5,): expected 5, got 3.5 (off by -1.5). Also: double the
   do not add one to it.
 >>> print(q.evaluate(...))
 Not attempted yet: replace the ... with your answer, then run the check again.
+>>> q.check(lambda x: x + x)
+Correct: well done.
+>>> namespace["progress"]()
+Exercises checked in this session: 1 of 1 passed.
+  q1  double  passed
 """
 
 from __future__ import annotations
@@ -59,7 +69,18 @@ import numpy as np
 from genai_notes._checks import describe
 from genai_notes.exercises.compare import compare, type_name
 
-__all__ = ["Feedback", "Mistake", "Question", "bind", "compare", "uses_name", "STRICT_ENV_VAR"]
+__all__ = [
+    "Feedback",
+    "Mistake",
+    "Question",
+    "bind",
+    "compare",
+    "progress_report",
+    "uses_name",
+    "STATUS_WORDS",
+    "NOT_CHECKED",
+    "STRICT_ENV_VAR",
+]
 
 # When this environment variable is "1", a check that is not correct (a wrong answer, or one
 # not attempted yet) raises instead of printing. The test suite sets it, so every reference
@@ -67,6 +88,10 @@ __all__ = ["Feedback", "Mistake", "Question", "bind", "compare", "uses_name", "S
 STRICT_ENV_VAR = "GENAI_NOTES_STRICT_EXERCISES"
 
 KINDS = ("value", "function")
+
+# The words for a check's outcome, shared by ``ex.progress()`` and the grader's CSV.
+STATUS_WORDS = {"correct": "passed", "incorrect": "failed", "not attempted": "not attempted"}
+NOT_CHECKED = "not checked"
 _RAISED = object()  # marks a test case on which a function raised
 
 
@@ -198,6 +223,8 @@ class Question:
     locate: ``locate(case, path) -> words`` names a position of the output in the learner's
         terms (``path`` as in :func:`compare`): "the pair ('\\n', 'a')", not "index (0, 1)".
     rtol, atol: the tolerance for numbers.
+    answer: the name the notebook gives the learner's answer, when it is not the reference's
+        own name (see :attr:`answer_name`).
     name: set by :func:`bind` from the variable that holds the question.
     """
 
@@ -212,6 +239,7 @@ class Question:
     locate: Callable[[tuple, tuple], str | None] | None = None
     rtol: float = 1e-6
     atol: float = 1e-8
+    answer: str | None = None
     name: str | None = None
 
     def __post_init__(self) -> None:
@@ -238,13 +266,33 @@ class Question:
                     f"mistakes: the cases of {m.wrong.__name__} must be taken from the "
                     "question's own cases"
                 )
+        if self.answer is not None and not str(self.answer).isidentifier():
+            raise ValueError(f"answer: expected a Python name, got {self.answer!r}")
         self._hints_shown = 0
+        self._last_check: Feedback | None = None  # the session record, for progress()
         self._expected = [self.reference(*copy.deepcopy(case)) for case in self._all_cases()]
         self._tells = [self._outputs(m.wrong, m.cases) for m in self.mistakes]
         self._check_mistakes_are_told_apart()
 
     def __repr__(self) -> str:
         return f"Question({self.name!r})"
+
+    @property
+    def answer_name(self) -> str | None:
+        """The name of the learner's answer in the notebook: ``answer`` if given, else the
+        reference's name for a function question (the learner's function is named like it),
+        else None (a value question that does not say)."""
+        if self.answer is not None:
+            return self.answer
+        return self.reference.__name__ if self.kind == "function" else None
+
+    @property
+    def status(self) -> str:
+        """This session's record: the last :meth:`check` as "passed", "failed" or "not
+        attempted", or "not checked" if it was never checked."""
+        if self._last_check is None:
+            return NOT_CHECKED
+        return STATUS_WORDS[self._last_check.status]
 
     # -- building -------------------------------------------------------------------------
 
@@ -400,6 +448,7 @@ class Question:
     def check(self, answer: Any) -> None:
         """Check ``answer`` and print specific feedback (in strict mode, raise unless correct)."""
         feedback = self.evaluate(answer)
+        self._last_check = feedback
         if os.environ.get(STRICT_ENV_VAR) == "1" and not feedback.correct:
             raise AssertionError(f"{self.name}: {feedback}")
         print(feedback)
@@ -422,11 +471,33 @@ class Question:
         print(f"Solution ({self.name}):\n\n{source}")
 
 
+def progress_report(questions: Sequence[Question]) -> str:
+    """Which of ``questions`` were checked and passed in this session, one line each.
+
+    >>> q = Question("one", kind="value", reference=lambda: 1, answer="one", name="q1")
+    >>> print(progress_report([q]))
+    Exercises checked in this session: 0 of 1 passed.
+      q1  one  not checked
+    """
+    if any(not isinstance(q, Question) for q in questions):
+        raise TypeError("questions: expected a sequence of Question objects")
+    passed = sum(q.status == "passed" for q in questions)
+    rows = [(q.name or "?", q.answer_name or "", q.status) for q in questions]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(2)]
+    lines = [f"Exercises checked in this session: {passed} of {len(rows)} passed."]
+    for name, answer, status in rows:
+        columns = [name.ljust(widths[0]), answer.ljust(widths[1]) if widths[1] else "", status]
+        lines.append("  " + "  ".join(column for column in columns if column))
+    return "\n".join(lines)
+
+
 def bind(namespace: MutableMapping[str, Any]) -> list[Question]:
     """Name every :class:`Question` in ``namespace`` after its variable; return them in order.
 
     A chapter module calls ``bind(globals())`` once, after its last question. A question held
     by two variables, or already named otherwise, is an error: each exercise has one name.
+    ``bind`` also puts a ``progress()`` function into ``namespace`` (unless it has one) that
+    prints :func:`progress_report` of these questions.
 
     >>> q = Question("one", kind="value", reference=lambda: 1)
     >>> bind({"q1": q, "also_q1": q})
@@ -449,4 +520,11 @@ def bind(namespace: MutableMapping[str, Any]) -> list[Question]:
         value.name = variable
         found[id(value)] = variable
     bound = [value for value in namespace.values() if isinstance(value, Question)]
-    return sorted(bound, key=lambda q: (len(q.name or ""), q.name))
+    bound = sorted(bound, key=lambda q: (len(q.name or ""), q.name))
+
+    def progress() -> None:
+        """Print which of this chapter's exercises you checked and passed in this session."""
+        print(progress_report(bound))
+
+    namespace.setdefault("progress", progress)
+    return bound

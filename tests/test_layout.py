@@ -37,6 +37,7 @@ LAYERS = {
     "vae": 6,
     "gan": 6,
     "diffusion": 6,
+    "contrastive": 6,
     "decoding": 7,  # training and decoding on top of the models
     "finetuning": 7,
     "pretrained": 7,  # the shipped Chapter 8 models and the command that trains them

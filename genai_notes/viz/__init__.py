@@ -8,6 +8,8 @@
   gradient norm against distance).
 - :mod:`~genai_notes.viz.alignment`: cross-attention maps of a trained translator, by
   sentence, layer and head (Chapter 7).
+- :mod:`~genai_notes.viz.latent`: Chapter 12's latent walk of a VAE and the diffusion
+  sampler's steps, over precomputed grids.
 - :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
   and the HTML book all draw.
 
@@ -41,6 +43,7 @@ from genai_notes.viz.figures import (
     use_style,
     visible_piece,
 )
+from genai_notes.viz.latent import diffusion_explorer, latent_walk_explorer
 from genai_notes.viz.neighbours import neighbour_explorer
 from genai_notes.viz.steppers import TokenView, text_explorer, token_explorer
 
@@ -71,6 +74,8 @@ __all__ = [
     "matrix_explorer",
     "gradient_norm_explorer",
     "alignment_explorer",
+    "latent_walk_explorer",
+    "diffusion_explorer",
     "TokenView",
     "token_explorer",
     "text_explorer",

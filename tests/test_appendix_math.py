@@ -130,3 +130,16 @@ def test_solutions_sit_in_dropdowns():
     assert len(dropdowns) == len(questions(appendix_b))
     for question, body in zip(questions(appendix_b), dropdowns):
         assert f"ex.{question.name}.check(" in body
+
+
+def test_example_lines_fit_the_books_column():
+    # The HTML column shows 78 characters of a code block (checked in Chromium); a longer
+    # line of an example or of its output hides behind a scrollbar.
+    text = PAGE.read_text(encoding="utf-8")
+    long = [
+        (lineno + n + 1, len(line))
+        for lineno, source in pycon_blocks(text)
+        for n, line in enumerate(source.splitlines())
+        if len(line) > 78
+    ]
+    assert not long, f"lines longer than 78 characters (line, length): {long}"

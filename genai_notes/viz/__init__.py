@@ -8,8 +8,12 @@
   gradient norm against distance).
 - :mod:`~genai_notes.viz.alignment`: cross-attention maps of a trained translator, by
   sentence, layer and head (Chapter 7).
+- :mod:`~genai_notes.viz.fill_mask`: a model's fillers for a blank beside the grammar's
+  exact answer, by sentence and reader (Chapter 10).
 - :mod:`~genai_notes.viz.latent`: Chapter 12's latent walk of a VAE and the diffusion
   sampler's steps, over precomputed grids.
+- :mod:`~genai_notes.viz.next_token`: a trained GPT's next-token distribution beside the
+  grammar's exact one, by prompt (Chapter 8).
 - :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
   and the HTML book all draw.
 
@@ -43,8 +47,10 @@ from genai_notes.viz.figures import (
     use_style,
     visible_piece,
 )
+from genai_notes.viz.fill_mask import fill_mask_explorer
 from genai_notes.viz.latent import diffusion_explorer, latent_walk_explorer
 from genai_notes.viz.neighbours import neighbour_explorer
+from genai_notes.viz.next_token import next_token_explorer
 from genai_notes.viz.steppers import TokenView, text_explorer, token_explorer
 
 __all__ = [
@@ -74,6 +80,8 @@ __all__ = [
     "matrix_explorer",
     "gradient_norm_explorer",
     "alignment_explorer",
+    "next_token_explorer",
+    "fill_mask_explorer",
     "latent_walk_explorer",
     "diffusion_explorer",
     "TokenView",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import secrets
 import subprocess
@@ -104,8 +105,11 @@ def _genai_notes_grader(namespace, chapter, answers, result_path, nonce, seconds
     exercises = importlib.import_module("genai_notes.exercises")
     module = exercises.chapter_module(chapter)
 
+    class TimeLimit(BaseException):  # not an Exception: the checker must not catch it
+        pass
+
     def timed_out(signum, frame):
-        raise TimeoutError(f"checking it took longer than {seconds:g} s")
+        raise TimeLimit()
 
     try:
         previous = signal.signal(signal.SIGALRM, timed_out)
@@ -131,7 +135,10 @@ def _genai_notes_grader(namespace, chapter, answers, result_path, nonce, seconds
             feedback = question.evaluate(answer)
             words = exercises.STATUS_WORDS[feedback.status]
             results[question.name] = [words, " ".join(feedback.message.split())]
-        except BaseException as exc:  # SystemExit, a time-out: this question only
+        except TimeLimit:
+            results[question.name] = [
+                "error", f"timed out: checking it took longer than {seconds:g} s"]
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt: this question only
             lines = str(exc).strip().splitlines()
             last = type(exc).__name__ + (": " + lines[-1] if lines else "")
             results[question.name] = ["error", last]
@@ -191,8 +198,12 @@ def _client(notebook: Any, limits: Limits, workdir: str, private: str, keep: set
     if sys.platform != "win32":  # Unix sockets in a private folder, not open TCP ports
         manager.transport = "ipc"
         manager.ip = str(Path(private) / "kernel")
+    quiet = logging.getLogger("genai_notes.grading.kernel")
+    quiet.addHandler(logging.NullHandler())
+    quiet.propagate = False  # nbclient logs every time-out and dead kernel: the rows say it
     return Client(
         notebook,
+        log=quiet,
         km=manager,
         timeout=math.ceil(limits.cell_seconds),
         startup_timeout=math.ceil(limits.startup_seconds),
@@ -231,7 +242,7 @@ async def run_notebook(
     import nbformat
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
-    nb = nbformat.reads(json.dumps(notebook), as_version=4)  # a copy, sources as strings
+    nb = _node(notebook)
     code = [
         (index, cell)
         for index, cell in enumerate(nb.cells)
@@ -288,6 +299,27 @@ async def run_notebook(
             except RuntimeError as exc:  # nbclient: the kernel did not start or respond
                 return f"the kernel stopped {where}: {exc}"
             return _read_result(result, nonce, answers, nb.cells[grader_index])
+
+
+def _node(notebook: dict[str, Any]) -> Any:
+    """A copy of ``notebook`` as nbformat nodes, sources joined, nothing else changed (no
+    validation: a notebook from an old Jupyter, without cell ids, is run all the same)."""
+    import nbformat
+
+    copy = json.loads(json.dumps(notebook))
+    cells = []
+    for cell in copy.get("cells", []):
+        if not isinstance(cell, dict) or not isinstance(cell.get("source", ""), (str, list)):
+            continue
+        source = cell.get("source", "")
+        cell["source"] = "".join(map(str, source)) if isinstance(source, list) else source
+        cell.setdefault("metadata", {})
+        if cell.get("cell_type") == "code":
+            cell["outputs"] = []  # never read; the kernel's new ones are not kept either
+            cell.setdefault("execution_count", None)
+        cells.append(cell)
+    copy["cells"] = cells
+    return nbformat.from_dict(copy)
 
 
 def _read_result(

@@ -55,6 +55,21 @@ from genai_notes.grading.submissions import (
 __all__ = ["Limits", "Row", "grade", "grade_submission", "add_arguments", "run"]
 
 
+_KERNEL_TOOLS = ("nbclient", "nbformat", "jupyter_client", "ipykernel")
+
+
+def _require_kernel_tools() -> None:
+    """The grader drives Jupyter kernels: say which package is missing, before any work."""
+    import importlib.util
+
+    missing = [name for name in _KERNEL_TOOLS if importlib.util.find_spec(name) is None]
+    if missing:
+        raise ValueError(
+            f"genai-notes grade runs notebooks in Jupyter kernels and needs {', '.join(missing)}: "
+            f"pip install {' '.join(missing)}"
+        )
+
+
 async def grade_submission(submission: Submission, limits: Limits) -> list[Row]:
     """The rows of one submission (already read by :func:`read_submission`)."""
     chapter = submission.chapter if submission.chapter is not None else ""
@@ -124,6 +139,7 @@ def grade(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs: expected a whole number >= 1, got {jobs!r}")
     limits = Limits() if limits is None else limits
+    _require_kernel_tools()
     found = find_submissions(paths)
     submissions = [read_submission(path, label, chapter) for path, label in found]
     from tqdm.auto import tqdm

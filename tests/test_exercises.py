@@ -445,3 +445,15 @@ def test_question_options_are_checked():
         Question("x", kind="value", reference=lambda: 1, forbid=["encode"])
     with pytest.raises(TypeError, match="locate: expected a function"):
         Question("x", kind="value", reference=lambda: 1, locate="row")
+
+
+def test_infinities_in_the_same_place_compare_without_a_warning():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert compare(np.array([np.inf, 1.0]), np.array([np.inf, 1.0])) is None
+        message = compare(np.array([np.inf, 1.0]), np.array([np.inf, 2.0]))
+    assert (
+        message == "1 of 2 values differ; the largest difference is at index 1: expected 1, got 2"
+    )

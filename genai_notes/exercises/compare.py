@@ -209,7 +209,8 @@ class _Comparison:
         close = np.isclose(got_f, expected_f, rtol=self.rtol, atol=self.atol, equal_nan=True)
         if close.all():
             return None
-        error = np.where(close, 0.0, np.abs(got_f - expected_f))
+        with np.errstate(invalid="ignore"):  # inf - inf where both are inf (and so close)
+            error = np.where(close, 0.0, np.abs(got_f - expected_f))
         worst = tuple(int(i) for i in np.unravel_index(np.argmax(error), error.shape))
         return (
             f"{where}{int((~close).sum())} of {close.size} values differ; the largest difference "

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTER_1 = ROOT / "notebooks" / "01_what_is_generative_ai.ipynb"
 CHAPTER_4 = ROOT / "notebooks" / "04_positional_encoding.ipynb"
 EXAMPLE = ROOT / "book" / "grading_example"
-SECONDS = 5  # per cell and per check: the generated cells take milliseconds
+SECONDS = 8  # per cell and per check: the generated cells take milliseconds, on a busy machine more
 LIMITS = Limits(notebook_seconds=60, cell_seconds=SECONDS, memory_mb=2048)
 ANSWERS = [q.answer_name for q in questions(ch01)]
 NOT_ATTEMPTED = (

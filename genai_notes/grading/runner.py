@@ -198,6 +198,7 @@ def _client(notebook: Any, limits: Limits, workdir: str, private: str, keep: set
     if sys.platform != "win32":  # Unix sockets in a private folder, not open TCP ports
         manager.transport = "ipc"
         manager.ip = str(Path(private) / "kernel")
+    manager.connection_file = str(Path(private) / "kernel.json")
     quiet = logging.getLogger("genai_notes.grading.kernel")
     quiet.addHandler(logging.NullHandler())
     quiet.propagate = False  # nbclient logs every time-out and dead kernel: the rows say it
@@ -298,7 +299,23 @@ async def run_notebook(
                 return f"the kernel died {where}{await _exit_code(client)}"
             except RuntimeError as exc:  # nbclient: the kernel did not start or respond
                 return f"the kernel stopped {where}: {exc}"
+            finally:
+                await _shutdown(client)
             return _read_result(result, nonce, answers, nb.cells[grader_index])
+
+
+async def _shutdown(client: Any) -> None:
+    """Kill the kernel (and its process group) and remove its files, whatever state it is in:
+    the client does not own its kernel manager, so it would leave the kernel running."""
+    manager = client.km
+    if manager is None:
+        return
+    try:
+        if client.kc is not None:
+            client.kc.stop_channels()
+        await manager.shutdown_kernel(now=True)
+    except Exception:  # already dead, or never started: nothing left to stop
+        pass
 
 
 def _node(notebook: dict[str, Any]) -> Any:

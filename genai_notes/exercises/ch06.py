@@ -330,6 +330,7 @@ q5 = Question(
     "layer needs however many processors there are.",
     kind="value",
     reference=parallel_answer,
+    answer="answer",  # the notebook's name for it, which the grader looks up
     hints=[
         "Ask of each output what it needs first. Can h_50 be computed before h_49 is known?",
         "Attention's queries, keys and values come from the layer's input, which is known "

@@ -76,7 +76,9 @@ colab: $(STAMP)
 	$(BIN)/genai-notes colab
 
 lab: $(STAMP)
-	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet jupyterlab
+	@# JupyterLab 4: its Vega extension draws the explorers' Vega-Lite 5 outputs (3.x does not).
+	@$(BIN)/python -c "import sys, jupyterlab; sys.exit(int(jupyterlab.__version__.split('.')[0]) < 4)" \
+		2>/dev/null || $(BIN)/python -m pip install --quiet "jupyterlab>=4"
 	$(BIN)/jupyter lab notebooks/
 
 student: $(STAMP)

@@ -14,6 +14,8 @@
   sampler's steps, over precomputed grids.
 - :mod:`~genai_notes.viz.next_token`: a trained GPT's next-token distribution beside the
   grammar's exact one, by prompt (Chapter 8).
+- :mod:`~genai_notes.viz.decoding`: temperature, top-k and top-p acting on one next-token
+  distribution, computed in the browser by Vega-Lite window transforms (Chapter 9).
 - :mod:`~genai_notes.viz.display`: :class:`Explorer`, one cell output that JupyterLab, Colab
   and the HTML book all draw.
 
@@ -25,6 +27,7 @@
 from genai_notes.viz.alignment import alignment_explorer
 from genai_notes.viz.controls import Checkbox, Select, Slider
 from genai_notes.viz.curves import gradient_norm_explorer
+from genai_notes.viz.decoding import decoding_explorer
 from genai_notes.viz.display import Explorer, explorer_html, explorer_spec
 from genai_notes.viz.explorers import (
     attention_explorer,
@@ -81,6 +84,7 @@ __all__ = [
     "gradient_norm_explorer",
     "alignment_explorer",
     "next_token_explorer",
+    "decoding_explorer",
     "fill_mask_explorer",
     "latent_walk_explorer",
     "diffusion_explorer",

@@ -2,7 +2,7 @@
 
 * :func:`latent_walk_explorer`: two sliders set a code ``(z1, z2)`` of a VAE with a 2-D latent
   space; the chart shows the glyph the decoder makes from it, drawn as a heatmap of
-  rectangles, beside the map of the training glyphs' codes with the chosen point marked.
+  rectangles, beside a map of glyphs' codes with the chosen point marked.
 * :func:`diffusion_explorer`: a slider over the reverse chain's step ``t`` shows where the
   sampler's points are at that step, over the data.
 
@@ -64,7 +64,7 @@ def latent_walk_explorer(
     """The decoded glyph ``images[i, j]`` for the code ``(z1.values()[i], z2.values()[j])``.
 
     images: ``(n1, n2, H, W)`` in [0, 1], one per pair of slider stops. codes: optional
-    ``(m, 2)`` latent means of training glyphs, drawn as a map (coloured by ``labels`` ``(m,)``
+    ``(m, 2)`` latent means of glyphs, drawn as a map (coloured by ``labels`` ``(m,)``
     indexing ``class_names``) with the chosen code marked.
     """
     check_description(description)
@@ -136,7 +136,7 @@ def latent_walk_explorer(
             {"calculate": z2.name, "as": "cy"},
         ]
         latent = alt.layer(dots, marker).properties(
-            width=size, height=size, title="codes of training glyphs (mean of q(z|x))"
+            width=size, height=size, title="codes of glyphs (mean of q(z|x))"
         )
         panels.append(latent)
     return (

@@ -19,7 +19,12 @@ module                               chapter
 :mod:`genai_notes.sequence_models`   6, RNN, LSTM and GRU, and a classifier head for all
 :mod:`genai_notes.transformer`       7, the encoder-decoder Transformer that translates
 :mod:`genai_notes.gpt`               8, the GPT (and its KV cache, 9)
+:mod:`genai_notes.pretrained`        8, the shipped GPTs and the one command that trains them
 :mod:`genai_notes.decoding`          9, greedy, beam search, temperature, top-k, top-p
+:mod:`genai_notes.vae`               12, the variational autoencoder and its ELBO
+:mod:`genai_notes.gan`               12, the generative adversarial network
+:mod:`genai_notes.diffusion`         12, a tiny denoising diffusion model (DDPM)
+:mod:`genai_notes.contrastive`       12, CLIP-style contrastive alignment, zero-shot
 :mod:`genai_notes.sample_quality`    12, how far a model's samples are from held-out data
 :mod:`genai_notes.viz`               figures and explorers for every chapter
 :mod:`genai_notes.exercises`         the auto-checked exercises of every chapter
@@ -28,8 +33,9 @@ module                               chapter
 Supporting modules: :mod:`genai_notes.lexicon` (the words of the synthetic world),
 :mod:`genai_notes.chapters` (the chapter list), :mod:`genai_notes.student` (student copies),
 :mod:`genai_notes.colab` and :mod:`genai_notes.book_site` (the Colab copies, with the book's
-cross-references as links) and :mod:`genai_notes.cli` (``genai-notes student``,
-``genai-notes colab``). Speed tricks live apart from the code the
+cross-references as links), :mod:`genai_notes.grading` (``genai-notes grade``, for
+instructors) and :mod:`genai_notes.cli` (``genai-notes student``, ``genai-notes colab``,
+``genai-notes grade``). Speed tricks live apart from the code the
 chapters teach, in :mod:`genai_notes.autograd.fused` and :mod:`genai_notes.nn.fused_blocks`.
 
 >>> import genai_notes.gpt

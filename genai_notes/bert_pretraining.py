@@ -250,9 +250,10 @@ def load_metadata(name: str = "bidirectional", folder: str | Path | None = None)
 
 
 def load_bert(
-    name: str = "bidirectional", folder: str | Path | None = None
+    name: str = "bidirectional", folder: str | Path | None = None, fused: bool = False
 ) -> tuple[BERT, WordTokenizer]:
-    """The pretrained model ``name`` (eval mode) and its tokenizer. Everything is checked
+    """The pretrained model ``name`` (eval mode) and its tokenizer; ``fused=True`` computes it
+    with the engine's fused blocks (the same parameters and numbers, faster). Everything is checked
     first (:func:`load_metadata`; the tokenizer file must be :func:`bert_tokenizer`); then
     the weights' names and shapes from the ``.npz`` headers, before the data are read.
     Problems raise :class:`~genai_notes.nn.checkpoint.CheckpointError`."""
@@ -268,7 +269,9 @@ def load_bert(
         reference.special_tokens,
     ):
         raise CheckpointError("bert_tokenizer.json: not the word tokenizer of the language")
-    model = BERT(BERTConfig(**meta["config"]))
+    if not isinstance(fused, bool):
+        raise TypeError(f"fused: expected True or False, got {describe(fused)}")
+    model = BERT(BERTConfig(**meta["config"], fused=fused))
     model.load(folder / f"bert_{name}.npz")  # names and shapes first; finite values
     return model.eval(), tok
 

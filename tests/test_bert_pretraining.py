@@ -44,7 +44,11 @@ def test_a_short_run_of_the_recipe_gives_the_recorded_loss():
 
 def test_the_bidirectional_model_learned_the_grammar():
     model, tok = P.load_bert("bidirectional")
+    fast, _ = P.load_bert("bidirectional", fused=True)
     p = fill_mask(model, tok, ["the [MASK] rules the kingdom ."])[0]
+    np.testing.assert_allclose(
+        fill_mask(fast, tok, ["the [MASK] rules the kingdom ."])[0], p, atol=1e-5
+    )
     royals = [tok.encode(w)[0] for w in ("king", "queen", "prince", "princess")]
     assert p[royals].sum() > 0.9 and p[royals].min() > 0.1
     assert P.load_metadata("bidirectional")["val_loss"] < P.load_metadata("causal")["val_loss"]

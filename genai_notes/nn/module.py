@@ -1,6 +1,11 @@
 """Modules: objects that own parameters. ``Module`` finds every :class:`Parameter` in its
 attributes (and in sub-modules, lists and tuples of them) in the order they were assigned.
 
+**Freezing.** A parameter with ``requires_grad=False`` is *frozen*: the engine records no
+gradient for it (its ``.grad`` stays None) and the optimisers skip it, so it keeps its value
+bit for bit. :meth:`Module.freeze` and :meth:`Module.unfreeze` set the flag on every
+parameter of a module; ``parameters(trainable_only=True)`` lists the others (Chapter 11).
+
 State is saved as ``.npz`` (NumPy arrays only, loaded with ``allow_pickle=False``), with
 parameter names as keys, e.g. ``"blocks.0.attn.in_proj.weight"``.
 
@@ -29,7 +34,8 @@ __all__ = ["Parameter", "Module"]
 
 
 class Parameter(Tensor):
-    """A leaf tensor that a :class:`Module` registers and an optimiser updates."""
+    """A leaf tensor that a :class:`Module` registers and an optimiser updates
+    (``requires_grad=False``: frozen, see the module docstring)."""
 
     __slots__ = ()
 
@@ -72,16 +78,52 @@ class Module:
             else:
                 yield from child._named_parameters(f"{prefix}{name}.")
 
-    def parameters(self) -> list[Parameter]:
-        """Every parameter, in a stable order (the order optimisers see them)."""
-        return [p for _, p in self.named_parameters()]
+    def parameters(self, trainable_only: bool = False) -> list[Parameter]:
+        """Every parameter, in a stable order (the order optimisers see them);
+        ``trainable_only=True`` leaves out the frozen ones (``requires_grad=False``)."""
+        if not isinstance(trainable_only, bool):
+            raise TypeError(
+                f"trainable_only: expected True or False, got {describe(trainable_only)}"
+            )
+        return [p for _, p in self.named_parameters() if p.requires_grad or not trainable_only]
 
     def modules(self) -> Iterator[Module]:
         """This module and all its sub-modules."""
-        yield self
-        for _, child in self._children():
+        for _, module in self.named_modules():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """``(dotted name, module)`` for this module (name ``prefix``, ``""`` by default)
+        and every sub-module, parents before children.
+
+        >>> from genai_notes.nn import Block
+        >>> [name for name, _ in Block(4, 2, rng=0).named_modules()][:4]
+        ['', 'ln_attn', 'attn', 'attn.in_proj']
+        """
+        yield prefix, self
+        for name, child in self._children():
             if isinstance(child, Module):
-                yield from child.modules()
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def freeze(self) -> Module:
+        """Freeze every parameter: ``requires_grad=False`` and ``.grad`` forgotten, so no
+        gradient reaches them and no optimiser changes them. Returns ``self``.
+
+        >>> from genai_notes.nn import Linear
+        >>> layer = Linear(3, 2, rng=0).freeze()
+        >>> layer.num_parameters(), layer.num_parameters(trainable_only=True)
+        (8, 0)
+        """
+        for p in self.parameters():
+            p.requires_grad = False
+            p.grad = None
+        return self
+
+    def unfreeze(self) -> Module:
+        """Make every parameter trainable again (``requires_grad=True``). Returns ``self``."""
+        for p in self.parameters():
+            p.requires_grad = True
+        return self
 
     def train(self, mode: bool = True) -> Module:
         """Switch dropout on (``mode=True``) or off, in this module and all sub-modules."""
@@ -98,9 +140,9 @@ class Module:
         for p in self.parameters():
             p.grad = None
 
-    def num_parameters(self) -> int:
-        """Total number of scalar parameters."""
-        return sum(p.size for p in self.parameters())
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Total number of scalar parameters (``trainable_only=True``: the unfrozen ones)."""
+        return sum(p.size for p in self.parameters(trainable_only))
 
     def astype(self, dtype: Any) -> Module:
         """Convert every parameter to ``dtype`` in place (float64 for gradient checks)."""

@@ -1,7 +1,9 @@
 """Optimisers (SGD with momentum, AdamW), gradient clipping and a learning-rate schedule.
 
 Updates happen in place on ``param.data``. Python floats are used for every scalar so
-float32 parameters stay float32.
+float32 parameters stay float32. A frozen parameter (``requires_grad=False``, see
+:meth:`genai_notes.nn.Module.freeze`) is skipped: not updated, not decayed, not counted in
+the gradient norm, whatever its ``.grad`` holds.
 
 >>> w = Tensor([1.0], requires_grad=True)
 >>> opt = SGD([w], lr=0.1)
@@ -19,20 +21,37 @@ import numpy as np
 from genai_notes._checks import check_nonnegative_int, check_real, describe
 from genai_notes.autograd import Tensor
 from genai_notes.autograd.fused.adamw import FlatAdamW
+from genai_notes.nn.module import Parameter
 
 __all__ = ["Optimizer", "SGD", "AdamW", "clip_grad_norm", "warmup_cosine_lr"]
 
 
 class Optimizer:
-    """Holds the parameters and the learning rate ``lr`` (change it freely between steps)."""
+    """Holds the parameters and the learning rate ``lr`` (change it freely between steps).
+
+    Frozen :class:`~genai_notes.nn.Parameter` objects may be among them: each step skips
+    every parameter whose ``requires_grad`` is False at that moment. At least one must be
+    trainable at the start.
+    """
 
     def __init__(self, params: Iterable[Tensor], lr: float) -> None:
         self.params = list(params)
         if not self.params:
             raise ValueError("params: expected at least one parameter, got none")
         for i, p in enumerate(self.params):
-            if not isinstance(p, Tensor) or not p.requires_grad:
-                raise TypeError(f"params: item {i} is not a Tensor with requires_grad=True")
+            # A constant Tensor is a mistake; a Parameter with requires_grad=False is frozen.
+            if not isinstance(p, Tensor) or not (p.requires_grad or isinstance(p, Parameter)):
+                raise TypeError(
+                    f"params: item {i} is not a Tensor with requires_grad=True "
+                    f"(nor a frozen Parameter), got {describe(p)}"
+                )
+            if not p.is_leaf:
+                raise TypeError(f"params: item {i} is computed by an op, not a leaf tensor")
+        if not any(p.requires_grad for p in self.params):
+            raise ValueError(
+                f"params: all {len(self.params)} parameters are frozen (requires_grad=False); "
+                "unfreeze some, or there is nothing to train"
+            )
         self.lr = check_real(lr, "lr", low=0.0)
 
     def zero_grad(self) -> None:
@@ -44,11 +63,11 @@ class Optimizer:
         raise NotImplementedError
 
     def gradient(self, i: int) -> np.ndarray | None:
-        """Parameter ``i``'s gradient, checked: None (no gradient yet), or a float array of
-        the parameter's shape."""
+        """Parameter ``i``'s gradient, checked: None (frozen, or no gradient yet), or a float
+        array of the parameter's shape."""
         p = self.params[i]
         g = p.grad
-        if g is None:
+        if g is None or not p.requires_grad:
             return None
         if not isinstance(g, np.ndarray) or g.dtype.kind != "f" or g.shape != p.shape:
             raise ValueError(
@@ -110,6 +129,13 @@ class AdamW(Optimizer):
     (:class:`genai_notes.autograd.fused.adamw.FlatAdamW`), which is much faster for a model
     of many small parameters; each ``param.data`` then becomes a view into one buffer.
 
+    **Frozen parameters** get no moments (``m[i]`` and ``v[i]`` are None until the
+    parameter is unfrozen) and no update, not even the weight decay. The flat buffers hold
+    only the parameters trainable when the optimiser is made; if the set changes later, the
+    step falls back to the loop (same numbers, slower), so freeze before making it. A
+    parameter unfrozen later starts with zero moments, bias-corrected with the optimiser's
+    step count ``t``.
+
     >>> w = Tensor([1.0], requires_grad=True); opt = AdamW([w], lr=0.1, weight_decay=0.0)
     >>> w.grad = np.array([5.0], dtype=np.float32); opt.step()
     >>> w.data      # the first step moves by lr, whatever the gradient's size
@@ -139,26 +165,38 @@ class AdamW(Optimizer):
         self.decayed = [bool(decay(p)) for p in self.params]
         self.t = 0
         self._flat = None
-        if fused and FlatAdamW.supports(self.params):
-            self._flat = FlatAdamW(self.params, self.decayed)
-            self.m, self.v = self._flat.m, self._flat.v
+        self._flat_ids: list[int] = []  # the parameters the flat buffers hold
+        trainable = [i for i, p in enumerate(self.params) if p.requires_grad]
+        self.m: list[np.ndarray | None] = [None] * len(self.params)
+        self.v: list[np.ndarray | None] = [None] * len(self.params)
+        chosen = [self.params[i] for i in trainable]
+        if fused and FlatAdamW.supports(chosen):
+            self._flat = FlatAdamW(chosen, [self.decayed[i] for i in trainable])
+            self._flat_ids = trainable
+            for i, m, v in zip(trainable, self._flat.m, self._flat.v):
+                self.m[i], self.v[i] = m, v
         else:
-            self.m = [np.zeros_like(p.data) for p in self.params]
-            self.v = [np.zeros_like(p.data) for p in self.params]
+            for i in trainable:
+                self.m[i] = np.zeros_like(self.params[i].data)
+                self.v[i] = np.zeros_like(self.params[i].data)
 
     def step(self) -> None:
         """Apply one AdamW update using the current ``.grad`` of each parameter."""
         self.t += 1
         lr, b1, b2 = self.lr, self.beta1, self.beta2
-        if self._flat is not None and self._flat.ready():
+        trainable = [i for i, p in enumerate(self.params) if p.requires_grad]
+        if self._flat is not None and trainable == self._flat_ids and self._flat.ready():
             self._flat.step(
                 lr=lr, t=self.t, betas=(b1, b2), eps=self.eps, weight_decay=self.weight_decay
             )
             return
-        for i, (p, m, v, decayed) in enumerate(zip(self.params, self.m, self.v, self.decayed)):
+        for i in trainable:
             g = self.gradient(i)
             if g is None:
                 continue
+            if self.m[i] is None:  # unfrozen since the optimiser was made
+                self.m[i], self.v[i] = np.zeros_like(g), np.zeros_like(g)
+            p, m, v, decayed = self.params[i], self.m[i], self.v[i], self.decayed[i]
             if decayed and self.weight_decay:
                 p.data *= 1.0 - lr * self.weight_decay
             m *= b1
@@ -173,8 +211,8 @@ class AdamW(Optimizer):
 def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     """Scale all gradients together so their global L2 norm is at most ``max_norm``.
 
-    Returns the norm *before* clipping (useful to log). Parameters without a gradient are
-    skipped.
+    Returns the norm *before* clipping (useful to log). Parameters without a gradient, and
+    frozen ones (``requires_grad=False``), are skipped.
 
     >>> a = Tensor([0.0], requires_grad=True); a.grad = np.array([3.0], dtype=np.float32)
     >>> b = Tensor([0.0], requires_grad=True); b.grad = np.array([4.0], dtype=np.float32)
@@ -186,7 +224,7 @@ def clip_grad_norm(params: Iterable[Tensor], max_norm: float) -> float:
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):
             raise TypeError(f"params: item {i} is not a Tensor, got {describe(p)}")
-        if p.grad is None:
+        if p.grad is None or not p.requires_grad:
             continue
         if not isinstance(p.grad, np.ndarray) or p.grad.dtype.kind != "f":
             raise TypeError(f"params: item {i} has a gradient that is not a float array")

@@ -4,8 +4,8 @@
 ``requires_grad=False`` gets no gradient and every optimiser skips it
 (:meth:`genai_notes.nn.Module.freeze`, ``parameters(trainable_only=True)``).
 
-**LoRA** (low-rank adaptation, :cite:`hu2022lora`). A layer ``y = x W + b`` with ``W``
-``(d_in, d_out)`` is frozen and learns only a rank-``r`` update::
+**LoRA** (low-rank adaptation; Hu et al., 2022, bib key ``hu2022lora``). A layer
+``y = x W + b`` with ``W`` ``(d_in, d_out)`` is frozen and learns only a rank-``r`` update::
 
     y = x W + b + (alpha / r) · x A B,     A: (d_in, r),  B: (r, d_out)
 

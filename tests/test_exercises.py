@@ -421,6 +421,20 @@ NOTEBOOKS = sorted(
 )
 
 
+def _imports_of(source: str):
+    """The top-level import statements of a cell, compiled on their own."""
+    import ast
+
+    try:
+        body = ast.parse(source).body
+    except SyntaxError:
+        return None
+    imports = [node for node in body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    return (
+        compile(ast.Module(body=imports, type_ignores=[]), "<imports>", "exec") if imports else None
+    )
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_each_notebook_solution_passes_its_check(path, monkeypatch, capsys):
     """Run the notebook's solution cells, then its check cells, in strict mode."""
@@ -433,6 +447,10 @@ def test_each_notebook_solution_passes_its_check(path, monkeypatch, capsys):
     for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
         source = "".join(cell["source"])
         is_check = cell["cell_type"] == "code" and source.startswith("ex.q") and ".check(" in source
+        # The chapter's own imports too: a solution may use what the chapter imported.
+        imports = _imports_of(source) if cell["cell_type"] == "code" else None
+        if imports is not None:
+            exec(imports, namespace)
         if "solution" in cell["metadata"].get("tags", []) or is_check:
             exec(source, namespace)
             checks += is_check

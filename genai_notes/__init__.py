@@ -21,6 +21,10 @@ module                               chapter
 :mod:`genai_notes.gpt`               8, the GPT (and its KV cache, 9)
 :mod:`genai_notes.pretrained`        8, the shipped GPTs and the one command that trains them
 :mod:`genai_notes.decoding`          9, greedy, beam search, temperature, top-k, top-p
+:mod:`genai_notes.bert`              10, the encoder-only BERT, masking and blank filling
+:mod:`genai_notes.probing`           10, the held-out-words task and a linear probe
+:mod:`genai_notes.bert_pretraining`  10, the shipped BERTs and the command that trains them
+:mod:`genai_notes.finetuning`        11, freezing, LoRA and instruction-tuning pieces
 :mod:`genai_notes.vae`               12, the variational autoencoder and its ELBO
 :mod:`genai_notes.gan`               12, the generative adversarial network
 :mod:`genai_notes.diffusion`         12, a tiny denoising diffusion model (DDPM)

@@ -52,6 +52,7 @@ from genai_notes.viz.figures import (
 )
 from genai_notes.viz.fill_mask import fill_mask_explorer
 from genai_notes.viz.latent import diffusion_explorer, latent_walk_explorer
+from genai_notes.viz.lora import lora_rank_explorer
 from genai_notes.viz.neighbours import neighbour_explorer
 from genai_notes.viz.next_token import next_token_explorer
 from genai_notes.viz.steppers import TokenView, text_explorer, token_explorer
@@ -88,6 +89,7 @@ __all__ = [
     "fill_mask_explorer",
     "latent_walk_explorer",
     "diffusion_explorer",
+    "lora_rank_explorer",
     "TokenView",
     "token_explorer",
     "text_explorer",

@@ -25,6 +25,8 @@ module                               chapter
 :mod:`genai_notes.probing`           10, the held-out-words task and a linear probe
 :mod:`genai_notes.bert_pretraining`  10, the shipped BERTs and the command that trains them
 :mod:`genai_notes.finetuning`        11, freezing, LoRA and instruction-tuning pieces
+:mod:`genai_notes.transfer`          11, fine-tuning and LoRA measured on the BERT, and forgetting
+:mod:`genai_notes.instructions`      11, the instruction tasks, held-out phrasings and the scorer
 :mod:`genai_notes.vae`               12, the variational autoencoder and its ELBO
 :mod:`genai_notes.gan`               12, the generative adversarial network
 :mod:`genai_notes.diffusion`         12, a tiny denoising diffusion model (DDPM)

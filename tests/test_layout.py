@@ -40,6 +40,8 @@ LAYERS = {
     "contrastive": 6,
     "decoding": 7,  # training and decoding on top of the models
     "finetuning": 7,
+    "transfer": 7,  # Chapter 11's measurements on the Chapter 10 BERT
+    "instructions": 7,  # Chapter 11's instruction tasks for the Chapter 8 GPT
     "bert_pretraining": 7,  # the shipped Chapter 10 BERTs and the command that trains them
     "pretrained": 7,  # the shipped Chapter 8 models and the command that trains them
     "viz": 8,  # what the chapters use to show and check things

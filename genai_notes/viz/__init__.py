@@ -10,6 +10,8 @@
   sentence, layer and head (Chapter 7).
 - :mod:`~genai_notes.viz.fill_mask`: a model's fillers for a blank beside the grammar's
   exact answer, by sentence and reader (Chapter 10).
+- :mod:`~genai_notes.viz.lora`: LoRA's rank against trainable parameters, accuracy and
+  forgetting, from a stored study (Chapter 11).
 - :mod:`~genai_notes.viz.latent`: Chapter 12's latent walk of a VAE and the diffusion
   sampler's steps, over precomputed grids.
 - :mod:`~genai_notes.viz.next_token`: a trained GPT's next-token distribution beside the

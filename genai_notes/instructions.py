@@ -6,22 +6,23 @@ Three tasks, each asked in words:
 * ``"translate"``: a sentence of Chapters 1-7's language, answered by its Spanish
   translation (:func:`genai_notes.data.parallel_corpus`);
 * ``"subject"``: a sentence of Chapter 8's language (with clauses), answered by its subject,
-  the first noun ("the big owl that the king feeds sleeps ." -> ``owl``);
+  the first noun ("the big owl that the king feeds sleeps in the tower ." -> ``owl``);
 * ``"royal"``: the same kind of sentence, answered ``yes`` if its subject is a king, queen,
   prince or princess (singular or plural), else ``no``.
 
 Each task has four :data:`TRAIN_PHRASINGS` and one phrasing kept out of training
 (:data:`HELD_OUT_PHRASINGS`), made of words the training phrasings use, in a new
-combination. Every framing ("tell me", "give the ... of", "what is the ... of", "please")
-opens at least two tasks in training, so only the task's own word ("spanish", "subject",
-"royal") says which task is meant. :func:`task_of_answer` tells which task an answer
+combination. "tell me" and "please" open several tasks in training, so there only the
+task's own word ("spanish", "subject", "royal") says which task is meant; "give the ... of"
+and "what is the ... of" open one task each in training and the other one in its held-out
+phrasing, which tests whether the task word or the framing decides. :func:`task_of_answer` tells which task an answer
 answers, to read a wrong answer.
 
 :func:`answer` decodes greedily (Chapter 9's :func:`~genai_notes.decoding.greedy`, with the
 KV cache) until the model closes its turn with ``<|end|>``; :func:`accuracy` compares the
 answers with the truth exactly, word for word.
 
->>> subject_of("the big owl that the king feeds sleeps .")
+>>> subject_of("the big owl that the king feeds sleeps in the tower .")
 'owl'
 >>> examples("royal", 2, TRAIN_PHRASINGS["royal"], seed=0)[0]
 ('tell me if the subject is royal : the woman feeds the goat .', 'no')
@@ -122,7 +123,7 @@ def subject_of(sentence: str) -> str:
 def is_royal_subject(sentence: str) -> bool:
     """True if :func:`subject_of` ``sentence`` is a king, queen, prince or princess.
 
-    >>> is_royal_subject("the princes sleep ."), is_royal_subject("the owl sleeps .")
+    >>> is_royal_subject("the princes feed the horse ."), is_royal_subject("the owl sleeps in the tower .")
     (True, False)
     """
     return _NOUN_IS_ROYAL[subject_of(sentence)]
@@ -132,7 +133,7 @@ def _check_phrasings(phrasings: Any) -> tuple[str, ...]:
     if isinstance(phrasings, str) or not isinstance(phrasings, Sequence) or not phrasings:
         raise TypeError(f"phrasings: expected a non-empty list of strings, got {phrasings!r}")
     for p in phrasings:
-        if not isinstance(p, str) or p.count("{}") != 1:
+        if not isinstance(p, str) or p.count("{}") != 1 or "{" in p.replace("{}", ""):
             raise ValueError(f"phrasings: each must hold one '{{}}' for the sentence, got {p!r}")
         if len(p.replace("{}", "").split()) > PHRASING_WORDS:
             raise ValueError(

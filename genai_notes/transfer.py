@@ -85,6 +85,7 @@ TARGET_SETS: dict[str, tuple[str, ...]] = {
     "every Linear": ("in_proj", "out_proj", "fc_in", "fc_out"),
 }
 PERSON_WORDS = tuple(p.en for p in PEOPLE)  # king, queen, ..., girl: all eight
+_BLOCK_LINEARS = frozenset(TARGET_SETS["every Linear"])
 _LIMITS = {"n_train": 100_000, "steps": 100_000, "batch_size": 4_096, "lora_rank": 64}
 
 
@@ -106,8 +107,10 @@ class Run:
             value = check_positive_int(getattr(self, name), name)
             if value > _LIMITS[name]:
                 raise ValueError(f"{name}: expected at most {_LIMITS[name]}, got {value}")
-        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise TypeError(f"seed: expected an int >= 0, got {describe(self.seed)}")
+        if self.seed < 0:
+            raise ValueError(f"seed: expected an int >= 0, got {self.seed}")
         if self.init not in ("pretrained", "scratch"):
             raise ValueError(f"init: expected 'pretrained' or 'scratch', got {self.init!r}")
         if not isinstance(self.lora_targets, tuple) or not all(
@@ -116,9 +119,17 @@ class Run:
             raise TypeError(
                 f"lora_targets: expected a tuple of layer names, got {describe(self.lora_targets)}"
             )
+        unknown = sorted(set(self.lora_targets) - _BLOCK_LINEARS)
+        if unknown:
+            raise ValueError(
+                f"lora_targets: expected Linear layers of the blocks {sorted(_BLOCK_LINEARS)}, "
+                f"got {unknown}"
+            )
         rank = self.lora_rank
-        if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= 64:
-            raise ValueError(f"lora_rank: expected an int from 0 to 64, got {describe(rank)}")
+        if not isinstance(rank, int) or isinstance(rank, bool):
+            raise TypeError(f"lora_rank: expected an int from 0 to 64, got {describe(rank)}")
+        if not 0 <= rank <= 64:
+            raise ValueError(f"lora_rank: expected an int from 0 to 64, got {rank}")
         if (rank == 0) != (not self.lora_targets):
             raise ValueError(
                 "lora_rank, lora_targets: give both (a LoRA run) or neither (full fine-tuning), "
@@ -191,8 +202,10 @@ def fine_tune(run: Run, drift_every: int = 0) -> Result:
     """
     if not isinstance(run, Run):
         raise TypeError(f"run: expected a Run, got {describe(run)}")
-    if not isinstance(drift_every, int) or isinstance(drift_every, bool) or drift_every < 0:
-        raise ValueError(f"drift_every: expected an int >= 0, got {describe(drift_every)}")
+    if not isinstance(drift_every, int) or isinstance(drift_every, bool):
+        raise TypeError(f"drift_every: expected an int >= 0, got {describe(drift_every)}")
+    if drift_every < 0:
+        raise ValueError(f"drift_every: expected an int >= 0, got {drift_every}")
     if drift_every and run.init != "pretrained":
         raise ValueError("drift_every: a model trained from scratch has no pretraining to forget")
     model = build_classifier(run.init, run.seed)
@@ -292,12 +305,16 @@ def save_study(study: dict[str, Any], path: str | Path = STUDY_FILE) -> None:
     Path(path).write_text(json.dumps(study, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def _numbers(value: Any, shape: tuple[int, ...], where: str, low: float, high: float) -> None:
+def _numbers(
+    value: Any, shape: tuple[int, ...], where: str, low: float, high: float, ints: bool = False
+) -> None:
     array = np.asarray(value, dtype=object)
+    kinds = int if ints else int | float
     if array.shape != shape or not all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in array.ravel()
+        isinstance(v, kinds) and not isinstance(v, bool) for v in array.ravel()
     ):
-        raise CheckpointError(f"{where}: expected numbers of shape {shape}")
+        what = "ints" if ints else "numbers"
+        raise CheckpointError(f"{where}: expected {what} of shape {shape}")
     numbers = array.astype(float)
     if not (np.isfinite(numbers).all() and (numbers >= low).all() and (numbers <= high).all()):
         raise CheckpointError(f"{where}: expected finite values in [{low}, {high}]")
@@ -320,7 +337,7 @@ def _check_study(data: Any, where: str) -> dict[str, Any]:
     for name, values in (("ranks", ranks), ("seeds", seeds)):
         if not isinstance(values, list) or not values or len(values) > 64:
             raise CheckpointError(f"{where}: {name!r} must be a list of 1 to 64 ints")
-        _numbers(values, (len(values),), f"{where}: {name}", 0, 2**31)
+        _numbers(values, (len(values),), f"{where}: {name}", 0, 2**31, ints=True)
     if sorted(set(ranks)) != ranks or ranks[0] < 1 or ranks[-1] > _LIMITS["lora_rank"]:
         raise CheckpointError(f"{where}: 'ranks' must increase, from 1 to at most 64")
     _numbers([data["pretrained_mlm_loss"]], (1,), f"{where}: pretrained_mlm_loss", 0.0, 20.0)
@@ -337,13 +354,13 @@ def _check_study(data: Any, where: str) -> dict[str, Any]:
             raise CheckpointError(
                 f"{at}: targets {entry['targets']}, expected {TARGET_SETS[label]}"
             )
-        _numbers(entry["trainable"], (len(ranks),), f"{at}: trainable", 1, 10**9)
+        _numbers(entry["trainable"], (len(ranks),), f"{at}: trainable", 1, 10**9, ints=True)
         _numbers(entry["accuracy"], shape, f"{at}: accuracy", 0.0, 1.0)
         _numbers(entry["drift"], shape, f"{at}: drift", -20.0, 20.0)
     full = data["full"]
     if not isinstance(full, dict) or set(full) != {"trainable", "accuracy", "drift"}:
         raise CheckpointError(f"{where}: 'full' must have trainable, accuracy and drift")
-    _numbers([full["trainable"]], (1,), f"{where}: full trainable", 1, 10**9)
+    _numbers([full["trainable"]], (1,), f"{where}: full trainable", 1, 10**9, ints=True)
     _numbers(full["accuracy"], (len(seeds),), f"{where}: full accuracy", 0.0, 1.0)
     _numbers(full["drift"], (len(seeds),), f"{where}: full drift", -20.0, 20.0)
     return data

@@ -155,7 +155,7 @@ def read_json(path: str | Path) -> Any:
         return dict(pairs)
 
     def no_constants(name: str) -> Any:
-        raise TokenizerFileError(f"{where}: {name} is not allowed in a tokenizer file")
+        raise TokenizerFileError(f"{where}: {name} is not allowed (standard JSON has no {name})")
 
     def short_int(digits: str) -> int:
         if len(digits.lstrip("-")) > MAX_INT_DIGITS:

@@ -285,7 +285,7 @@ def test_copies_keep_every_code_cell_output_and_the_bootstrap_first():
         ]
         boot = cp["cells"][1]
         assert "remove-cell" in boot["metadata"].get("tags", [])
-        assert f'"genai-notes @ git+{REPO_URL}.git@{BRANCH}"' in "".join(boot["source"])
+        assert f'"{REPO_URL}.git@{BRANCH}"' in "".join(boot["source"])
 
 
 _CODE = re.compile(r"<code[^>]*>.*?</code>", re.S)

@@ -28,9 +28,10 @@ import sys
 if "google.colab" in sys.modules:
     import subprocess
 
+    package = ("genai-notes @ git+"
+               "{repo_url}.git@main")
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet",
-         "genai-notes @ git+{repo_url}.git@main"],
+        [sys.executable, "-m", "pip", "install", "--quiet", package],
         check=True,
     )"""
 
@@ -199,12 +200,9 @@ MAX_LINE = 80  # the HTML book's code column shows about this many characters
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
 def test_code_lines_fit_the_book_column(path):
-    # Cells the book removes (the Colab bootstrap, whose URL comes from _config.yml) are not
-    # in the column.
     long = [
         line
         for cell in code_cells(load(path))
-        if "remove-cell" not in cell["metadata"].get("tags", [])
         for line in source(cell).splitlines()
         if len(line) > MAX_LINE
     ]

@@ -94,7 +94,7 @@ def test_drawn_offline_it_reads_out_the_chosen_run():
     # 1280 of 6400 weights is 20%; the means are the hand values above
     assert lines == [
         "every Linear, rank r = 8: 1,280 trainable parameters (20% of full fine-tuning)",
-        "mean held-out accuracy 0.800 (full fine-tuning: 0.860), mean pretraining loss change "
+        "mean test accuracy 0.800 (full fine-tuning: 0.860), mean pretraining loss change "
         "+0.0160 (full fine-tuning: +0.0600)",
     ]
     assert "rank 8: 1,280" in labels
@@ -116,7 +116,7 @@ def test_moving_a_control_changes_the_reading():
     # 128 of 6400 weights is 2%
     want = "attention in_proj, rank r = 2: 128 trainable parameters (2% of full fine-tuning)"
     assert lines[0] == want
-    assert lines[1].startswith("mean held-out accuracy 0.650 (")
+    assert lines[1].startswith("mean test accuracy 0.650 (")
 
 
 def test_inputs_that_differ_below_the_rounding_give_the_same_spec():

@@ -37,7 +37,7 @@ FULL = "full fine-tuning"
 REFERENCE = PALETTE[7]  # black, the palette's colour for reference lines
 DIGITS = {"n": 0, "a": 3, "d": 4}  # counts exact, accuracy to 3 decimals, loss change to 4
 FORMATS = {"n": ",", "a": ".3f", "d": "+.4f"}
-NAMES = {"n": "trainable parameters", "a": "held-out accuracy", "d": "pretraining loss change"}
+NAMES = {"n": "trainable parameters", "a": "test accuracy", "d": "pretraining loss change"}
 PAD = 10  # pixels added to each end of a scale, so that no point sits on an axis
 
 
@@ -161,7 +161,7 @@ def _title(targets: list[str], rank: Select, per_run: dict[str, list], full: dic
         f"' trainable parameters (' + format({n} / {full['n']}, '.2~p') + ' of {FULL})'"
     )
     second = (
-        f"'mean held-out accuracy ' + format({a}, '.3f') + ' ({FULL}: ' + format({full['a']}, "
+        f"'mean test accuracy ' + format({a}, '.3f') + ' ({FULL}: ' + format({full['a']}, "
         f"'.3f') + '), mean pretraining loss change ' + format({d}, '+.4f') + ' ({FULL}: ' + "
         f"format({full['d']}, '+.4f') + ')'"
     )
@@ -181,7 +181,7 @@ def lora_rank_explorer(
     description: str,
     target: int = 0,
     rank: int | None = None,
-    accuracy_label: str = "held-out accuracy (dots: seeds)",
+    accuracy_label: str = "test accuracy (dots: seeds)",
     drift_label: str = "change of the pretraining loss",
     width: int = 210,
     height: int = 200,

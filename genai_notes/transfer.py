@@ -62,6 +62,7 @@ __all__ = [
     "STUDY_FILE",
     "DRIFT_RECIPE",
     "TARGET_SETS",
+    "PERSON_WORDS",
     "Run",
     "Result",
     "test_task",

@@ -281,3 +281,46 @@ def test_student_does_not_import_the_command_line():
         check=True,
     )
     assert result.stdout.strip() == "False"
+
+
+EVERY_CHAPTER = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _names_defined(source):
+    """The functions and variables a solution cell defines at its top level."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names |= {n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
+@pytest.mark.parametrize("path", EVERY_CHAPTER, ids=[p.stem for p in EVERY_CHAPTER])
+def test_every_chapters_copy_stubs_each_solution_and_guards_each_later_use(path, tmp_path):
+    """Without running the copy (chapters 1-5 are run above; the others take minutes): every
+    solution cell becomes a stub, every later cell that reads a learner's name other than
+    its own check cell is guarded, and every plain-Python cell still parses."""
+    with_added = _cells(make_student_copy(path, tmp_path))
+    original, copy = _cells(path), [with_added[0], *with_added[2:-1]]  # not the added cells
+    assert [c["cell_type"] for c in original] == [c["cell_type"] for c in copy]
+    learner: set[str] = set()
+    stubs = 0
+    for before, after in zip(original, copy):
+        if after["cell_type"] != "code":
+            continue
+        source = "".join(after["source"])
+        if "solution" in before["metadata"].get("tags", []):
+            assert "raise NotImplementedError" in source or "= ...  #" in source, path.name
+            learner |= _names_defined("".join(before["source"]))
+            stubs += 1
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:  # IPython magics are left as they are
+            continue
+        read = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} & learner
+        if read and not all(f".check({name})" in source for name in read):
+            assert "first (this cell uses your" in source, (path.name, source[:80])
+    assert stubs == len(_questions_of(path)) >= 4, path.name

@@ -43,7 +43,7 @@ from genai_notes.nn import (
     Module,
     fused_lm_logits,
 )
-from genai_notes.sampling import sample_categorical
+from genai_notes.sampling import sample_categorical, top_k_filter
 
 __all__ = ["GPTConfig", "GPT", "KVCache"]
 
@@ -275,7 +275,8 @@ class GPT(Module):
         """Append ``max_new_tokens`` sampled tokens to each row of ``idx (batch, seq)``.
 
         Each step feeds the last ``block_size`` tokens, divides the final logits by
-        ``temperature`` (lower = greedier), keeps the ``top_k`` largest if given, and
+        ``temperature`` (lower = greedier), keeps exactly the ``top_k`` largest if given (ties:
+        the lower id, as :func:`~genai_notes.sampling.top_k_filter` and Chapter 9), and
         samples from the softmax. Returns ``(batch, seq + max_new_tokens)``.
 
         ``use_cache=True`` keeps a :class:`KVCache`: the prompt goes through the model once,
@@ -313,9 +314,8 @@ class GPT(Module):
                     else:  # no cache, or the window slides: recompute it
                         logits = self(idx[:, -block_size:]).data[:, -1, :]
                     logits = logits.astype(np.float64) / temperature
-                    if top_k is not None:
-                        kth = np.sort(logits, axis=-1)[:, -top_k][:, None]
-                        logits = np.where(logits < kth, -np.inf, logits)
+                    if top_k is not None:  # exactly top_k; ties: the lower id
+                        logits = top_k_filter(logits, top_k)
                     nxt = sample_categorical(softmax(logits), rng)  # (batch,)
                     new = nxt[:, None].astype(idx.dtype)
                     idx = np.concatenate([idx, new], axis=1)

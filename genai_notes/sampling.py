@@ -14,9 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from genai_notes._checks import check_array, check_real, check_rng
+from genai_notes._checks import check_array, check_positive_int, check_real, check_rng
 
-__all__ = ["apply_temperature", "sample_categorical", "check_distributions"]
+__all__ = [
+    "apply_temperature",
+    "sample_categorical",
+    "check_distributions",
+    "check_logits",
+    "ranked_tokens",
+    "top_k_filter",
+]
 
 
 def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
@@ -80,3 +87,52 @@ def sample_categorical(probs: np.ndarray, rng: np.random.Generator | int) -> np.
     index = (cumulative <= u).sum(axis=-1)
     # Rounding can push u past the last cumulative value; clip to a valid option.
     return np.minimum(index, probs.shape[-1] - 1)
+
+
+# Logits filters shared by GPT.generate (Chapter 8) and the decoding strategies (Chapter 9);
+# the others live in genai_notes.decoding.filters.
+
+
+def check_logits(logits: Any, name: str = "logits") -> np.ndarray:
+    """``logits`` as float64 ``(batch, vocab)``: no NaN or ``+inf``; ``-inf`` (a token already
+    filtered out) is allowed, but every row keeps at least one finite logit.
+
+    >>> check_logits([[0.0, np.nan]])
+    Traceback (most recent call last):
+    ...
+    ValueError: logits: expected real logits or -inf, got NaN or +inf in an array of shape (1, 2)
+    """
+    logits = check_array(logits, name, ndim=2, dtype_kind="fiu", finite=False)
+    logits = logits.astype(np.float64)
+    if np.isnan(logits).any() or np.isposinf(logits).any():
+        raise ValueError(
+            f"{name}: expected real logits or -inf, got NaN or +inf in an array of shape "
+            f"{logits.shape}"
+        )
+    if logits.shape[1] == 0:
+        raise ValueError(f"{name}: expected at least one token (vocab >= 1), got {logits.shape}")
+    if not np.isfinite(logits).any(axis=1).all():
+        row = int(np.flatnonzero(~np.isfinite(logits).any(axis=1))[0])
+        raise ValueError(f"{name}: row {row} has no token left (every logit is -inf)")
+    return logits
+
+
+def ranked_tokens(logits: np.ndarray) -> np.ndarray:
+    """Token ids of each row from the largest logit down; ties: the lower id first."""
+    return np.argsort(-logits, axis=1, kind="stable")  # (batch, vocab)
+
+
+def top_k_filter(logits: Any, k: int) -> np.ndarray:
+    """Keep the ``k`` largest logits of each row ``(batch, vocab)``; the others become
+    ``-inf``. Ties go to the lower token id, so exactly ``min(k, vocab)`` tokens stay
+    (fewer only if a row had fewer finite logits to begin with).
+
+    >>> top_k_filter(np.array([[1.0, 3.0, 2.0, 3.0]]), 2)
+    array([[-inf,   3., -inf,   3.]])
+    """
+    logits = check_logits(logits)
+    k = check_positive_int(k, "k")
+    keep = np.zeros(logits.shape, dtype=bool)
+    rows = np.arange(logits.shape[0])[:, None]
+    keep[rows, ranked_tokens(logits)[:, :k]] = True
+    return np.where(keep, logits, -np.inf)

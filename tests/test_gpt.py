@@ -104,6 +104,17 @@ def test_generate_is_reproducible_and_respects_top_k():
     assert model.training  # restored
 
 
+def test_generate_top_k_keeps_exactly_k_tokens_when_logits_tie():
+    # Every logit equal: the old rule (keep all tied with the k-th) sampled from the whole
+    # vocabulary; top_k_filter keeps exactly k, the lowest ids, as Chapter 9's decoding does.
+    model = GPT(GPTConfig(**{**TINY.__dict__, "tie_weights": False}))
+    model.lm_head.weight.data[...] = 0.0
+    if model.lm_head.bias is not None:
+        model.lm_head.bias.data[...] = 0.0
+    out = model.generate(np.zeros((4, 1), dtype=int), 30, top_k=2, rng=0)[:, 1:]
+    assert set(np.unique(out)) == {0, 1}
+
+
 def test_generate_longer_than_block_size_crops_the_context():
     out = GPT(TINY).generate(np.zeros((1, 8), dtype=int), 5, temperature=0.5, rng=0)
     assert out.shape == (1, 13) and out.max() < 8

@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from genai_notes._checks import check_array, check_positive_int, check_real
+from genai_notes._checks import check_array, check_real
 from genai_notes.attention import softmax
-from genai_notes.sampling import apply_temperature
+from genai_notes.sampling import apply_temperature, check_logits, ranked_tokens, top_k_filter
 
 __all__ = [
     "apply_temperature",
@@ -27,30 +27,6 @@ __all__ = [
     "next_token_probs",
     "log_softmax",
 ]
-
-
-def check_logits(logits: Any, name: str = "logits") -> np.ndarray:
-    """``logits`` as float64 ``(batch, vocab)``: no NaN or ``+inf``; ``-inf`` (a token already
-    filtered out) is allowed, but every row keeps at least one finite logit.
-
-    >>> check_logits([[0.0, np.nan]])
-    Traceback (most recent call last):
-    ...
-    ValueError: logits: expected real logits or -inf, got NaN or +inf in an array of shape (1, 2)
-    """
-    logits = check_array(logits, name, ndim=2, dtype_kind="fiu", finite=False)
-    logits = logits.astype(np.float64)
-    if np.isnan(logits).any() or np.isposinf(logits).any():
-        raise ValueError(
-            f"{name}: expected real logits or -inf, got NaN or +inf in an array of shape "
-            f"{logits.shape}"
-        )
-    if logits.shape[1] == 0:
-        raise ValueError(f"{name}: expected at least one token (vocab >= 1), got {logits.shape}")
-    if not np.isfinite(logits).any(axis=1).all():
-        row = int(np.flatnonzero(~np.isfinite(logits).any(axis=1))[0])
-        raise ValueError(f"{name}: row {row} has no token left (every logit is -inf)")
-    return logits
 
 
 def repetition_penalty(logits: Any, generated: Any, penalty: float) -> np.ndarray:
@@ -81,27 +57,6 @@ def repetition_penalty(logits: Any, generated: Any, penalty: float) -> np.ndarra
     return np.where(seen, scaled, logits)
 
 
-def _ranked(logits: np.ndarray) -> np.ndarray:
-    """Token ids of each row from the largest logit down; ties: the lower id first."""
-    return np.argsort(-logits, axis=1, kind="stable")  # (batch, vocab)
-
-
-def top_k_filter(logits: Any, k: int) -> np.ndarray:
-    """Keep the ``k`` largest logits of each row ``(batch, vocab)``; the others become
-    ``-inf``. Ties go to the lower token id, so exactly ``min(k, vocab)`` tokens stay
-    (fewer only if a row had fewer finite logits to begin with).
-
-    >>> top_k_filter(np.array([[1.0, 3.0, 2.0, 3.0]]), 2)
-    array([[-inf,   3., -inf,   3.]])
-    """
-    logits = check_logits(logits)
-    k = check_positive_int(k, "k")
-    keep = np.zeros(logits.shape, dtype=bool)
-    rows = np.arange(logits.shape[0])[:, None]
-    keep[rows, _ranked(logits)[:, :k]] = True
-    return np.where(keep, logits, -np.inf)
-
-
 def top_p_filter(logits: Any, p: float) -> np.ndarray:
     """Nucleus filter (Holtzman et al. 2020): keep the smallest set of most likely tokens
     whose probability reaches ``p``; the others become ``-inf``.
@@ -121,7 +76,7 @@ def top_p_filter(logits: Any, p: float) -> np.ndarray:
     """
     logits = check_logits(logits)
     p = check_real(p, "p", low=0.0, high=1.0, low_inclusive=False)
-    order = _ranked(logits)  # (batch, vocab)
+    order = ranked_tokens(logits)  # (batch, vocab)
     rows = np.arange(logits.shape[0])[:, None]
     probs = softmax(logits, axis=1)[rows, order]  # (batch, vocab), sorted, largest first
     before = np.cumsum(probs, axis=1) - probs  # probability of the tokens ranked above

@@ -12,14 +12,15 @@ import doctest
 import re
 from pathlib import Path
 
+import pycon_pages
 import pytest
+from pycon_pages import pycon_blocks
 
 from genai_notes.exercises import appendix_b, questions
 from genai_notes.exercises.core import STRICT_ENV_VAR
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "book" / "appendix_math.md"
-FLAGS = doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE
 # Fewer examples than this means blocks were lost (for example a fence renamed from pycon).
 MIN_EXAMPLES = 100
 # The anchors the chapters link to; each names a section heading on the page.
@@ -37,37 +38,10 @@ LABELS = [
     "appendix-math-chapters",
 ]
 
-_FENCE = re.compile(r"^```(\S*)\s*$")
-
-
-def pycon_blocks(text: str) -> list[tuple[int, str]]:
-    """``(first line number, 0-based; source)`` of every ```pycon block in ``text``."""
-    blocks, lines = [], text.splitlines()
-    i = 0
-    while i < len(lines):
-        match = _FENCE.match(lines[i])
-        if match and match.group(1) == "pycon":
-            end = i + 1
-            while not lines[end].startswith("```"):
-                end += 1
-            blocks.append((i + 1, "\n".join(lines[i + 1 : end]) + "\n"))
-            i = end
-        i += 1
-    return blocks
-
 
 def run_page(text: str) -> tuple[doctest.TestResults, str]:
     """Run every pycon block of ``text`` as doctests in one shared namespace."""
-    parser = doctest.DocTestParser()
-    runner = doctest.DocTestRunner(optionflags=FLAGS, verbose=False)
-    report: list[str] = []
-    globs: dict = {"__name__": "appendix_math"}
-    for lineno, source in pycon_blocks(text):
-        test = parser.get_doctest(source, globs, PAGE.name, str(PAGE), lineno)
-        test.globs = globs  # DocTest copies its globals; share them across blocks instead
-        runner.run(test, out=report.append, clear_globs=False)
-    globs.clear()
-    return runner.summarize(verbose=False), "".join(report)
+    return pycon_pages.run_page(text, PAGE, "appendix_math")
 
 
 @pytest.mark.parametrize("strict", ["0", "1"])

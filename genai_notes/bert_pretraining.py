@@ -26,7 +26,6 @@ differently, so a retrained model can differ there in the last digits of its los
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -39,9 +38,13 @@ from genai_notes.autograd import no_grad
 from genai_notes.bert import BERT, BERTConfig, bert_tokenizer, encode_sentences, mask_tokens
 from genai_notes.data import generate_corpus
 from genai_notes.nn import AdamW, History, train, warmup_cosine_lr
-from genai_notes.nn.checkpoint import CheckpointError
+from genai_notes.nn.checkpoint import (
+    CheckpointError,
+    metadata_field,
+    read_metadata,
+    save_checkpoint_files,
+)
 from genai_notes.tokenizers import Tokenizer, TokenizerFileError, WordTokenizer
-from genai_notes.tokenizers.jsonfile import read_json
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -183,21 +186,7 @@ def pretrain(
 
 def save_checkpoint(model: BERT, meta: dict[str, Any], folder: str | Path) -> None:
     """Write ``bert_<name>.npz``, ``bert_<name>.json`` and ``bert_tokenizer.json``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / f"bert_{meta['name']}.npz")
-    text = json.dumps(meta, indent=1, sort_keys=True) + "\n"
-    (folder / f"bert_{meta['name']}.json").write_text(text, encoding="utf-8")
-    bert_tokenizer().save(folder / "bert_tokenizer.json")
-
-
-def _field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in data:
-        raise CheckpointError(f"{where}: the key {key!r} is missing")
-    value = data[key]
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise CheckpointError(f"{where}: {key!r} has the wrong type: {describe(value)}")
-    return value
+    save_checkpoint_files(folder, "bert", model, meta, bert_tokenizer())
 
 
 def load_metadata(name: str = "bidirectional", folder: str | Path | None = None) -> dict[str, Any]:
@@ -212,17 +201,10 @@ def load_metadata(name: str = "bidirectional", folder: str | Path | None = None)
         raise ValueError(f"name: expected one of {NAMES}, got {describe(name)}")
     path = Path(folder or CHECKPOINT_DIR) / f"bert_{name}.json"
     where = path.name
-    try:
-        data = read_json(path)
-    except TokenizerFileError as exc:  # the same checked JSON reader
-        raise CheckpointError(str(exc).replace(str(path), where)) from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{where}: expected a JSON object, got {type(data).__name__}")
-    if _field(data, "format", str, where) != FORMAT or _field(data, "version", int, where) != 1:
-        raise CheckpointError(f"{where}: expected format {FORMAT!r} version {VERSION}")
-    if _field(data, "name", str, where) != name:
+    data = read_metadata(path, FORMAT, VERSION)
+    if metadata_field(data, "name", str, where) != name:
         raise CheckpointError(f"{where}: 'name' is {data['name']!r}, expected {name!r}")
-    recipe_fields = _field(data, "recipe", dict, where)
+    recipe_fields = metadata_field(data, "recipe", dict, where)
     defaults = asdict(Recipe())
     if set(recipe_fields) != set(defaults):
         raise CheckpointError(
@@ -230,11 +212,11 @@ def load_metadata(name: str = "bidirectional", folder: str | Path | None = None)
         )
     for key, value in recipe_fields.items():
         kind = (int, float) if isinstance(defaults[key], float) else int
-        _field(recipe_fields, key, kind, f"{where}: recipe")
+        metadata_field(recipe_fields, key, kind, f"{where}: recipe")
         if value <= 0 and key.endswith(("steps", "size", "layers", "model", "heads")):
             raise CheckpointError(f"{where}: recipe {key!r} = {value}, expected a positive number")
     recipe = Recipe(**recipe_fields)
-    cfg = _field(data, "config", dict, where)
+    cfg = metadata_field(data, "config", dict, where)
     if set(cfg) != _CONFIG_KEYS:
         raise CheckpointError(
             f"{where}: config keys {sorted(cfg)}, expected {sorted(_CONFIG_KEYS)}"
@@ -243,7 +225,7 @@ def load_metadata(name: str = "bidirectional", folder: str | Path | None = None)
     if cfg != expected:
         raise CheckpointError(f"{where}: config {cfg} is not the recipe's {expected}")
     for key in ("val_loss", "short_run_val_loss"):
-        loss = _field(data, key, float, where)
+        loss = metadata_field(data, key, float, where)
         if not 0.0 < loss < 20.0:
             raise CheckpointError(f"{where}: {key!r} = {loss}, expected a loss in (0, 20) nats")
     return data

@@ -35,7 +35,6 @@ differ there in the last digits of its loss.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -50,9 +49,13 @@ from genai_notes.autograd import functional as F
 from genai_notes.data import clauses
 from genai_notes.gpt import GPT, GPTConfig
 from genai_notes.nn import AdamW, History, train, warmup_cosine_lr
-from genai_notes.nn.checkpoint import CheckpointError
+from genai_notes.nn.checkpoint import (
+    CheckpointError,
+    metadata_field,
+    read_metadata,
+    save_checkpoint_files,
+)
 from genai_notes.tokenizers import Tokenizer, TokenizerFileError, WordTokenizer
-from genai_notes.tokenizers.jsonfile import read_json
 
 __all__ = [
     "CHECKPOINT_DIR",
@@ -295,21 +298,7 @@ def train_size(
 
 def save_checkpoint(model: GPT, meta: dict[str, Any], folder: str | Path) -> None:
     """Write ``ch08_<name>.npz``, ``ch08_<name>.json`` and ``ch08_tokenizer.json``."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save(folder / f"ch08_{meta['name']}.npz")
-    text = json.dumps(meta, indent=1, sort_keys=True) + "\n"
-    (folder / f"ch08_{meta['name']}.json").write_text(text, encoding="utf-8")
-    make_tokenizer().save(folder / "ch08_tokenizer.json")
-
-
-def _field(data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str) -> Any:
-    if key not in data:
-        raise CheckpointError(f"{where}: the key {key!r} is missing")
-    value = data[key]
-    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-        raise CheckpointError(f"{where}: {key!r} has the wrong type: {describe(value)}")
-    return value
+    save_checkpoint_files(folder, "ch08", model, meta, make_tokenizer())
 
 
 def load_metadata(name: str = MAIN, folder: str | Path | None = None) -> dict[str, Any]:
@@ -324,30 +313,23 @@ def load_metadata(name: str = MAIN, folder: str | Path | None = None) -> dict[st
         raise ValueError(f"name: expected one of {sorted(SIZES)}, got {describe(name)}")
     path = Path(folder or CHECKPOINT_DIR) / f"ch08_{name}.json"
     where = path.name
-    try:
-        data = read_json(path)
-    except TokenizerFileError as exc:  # the same checked JSON reader
-        raise CheckpointError(str(exc).replace(str(path), where)) from None
-    if not isinstance(data, dict):
-        raise CheckpointError(f"{where}: expected a JSON object, got {type(data).__name__}")
-    if _field(data, "format", str, where) != FORMAT or _field(data, "version", int, where) != 1:
-        raise CheckpointError(f"{where}: expected format {FORMAT!r} version {VERSION}")
-    if _field(data, "name", str, where) != name:
+    data = read_metadata(path, FORMAT, VERSION)
+    if metadata_field(data, "name", str, where) != name:
         raise CheckpointError(f"{where}: 'name' is {data['name']!r}, expected {name!r}")
-    cfg = _field(data, "config", dict, where)
+    cfg = metadata_field(data, "config", dict, where)
     for key, high in _LIMITS.items():
-        value = _field(cfg, key, int, where)
+        value = metadata_field(cfg, key, int, where)
         if not 1 <= value <= high:
             raise CheckpointError(f"{where}: config {key!r} = {value}, expected 1..{high}")
     if cfg.get("d_ff") is not None:
         raise CheckpointError(f"{where}: config 'd_ff' must be null (4 * d_model)")
     if cfg.get("dropout") != 0.0 or cfg.get("tie_weights") is not False:
         raise CheckpointError(f"{where}: expected dropout 0.0 and tie_weights false")
-    _field(cfg, "seed", int, where)
+    metadata_field(cfg, "seed", int, where)
     extra = sorted(set(cfg) - {*_LIMITS, "d_ff", "dropout", "tie_weights", "seed"})
     if extra:
         raise CheckpointError(f"{where}: unknown config keys {extra}")
-    loss = _field(data, "val_loss", float, where)
+    loss = metadata_field(data, "val_loss", float, where)
     if not 0.0 < loss < 20.0:
         raise CheckpointError(f"{where}: 'val_loss' = {loss}, expected a loss in (0, 20) nats")
     return data

@@ -52,10 +52,8 @@ from genai_notes.bert_pretraining import (
 from genai_notes.finetuning import apply_lora, lora_parameter_count  # noqa: F401 (doctest)
 from genai_notes.lexicon import PEOPLE
 from genai_notes.nn import AdamW, train
-from genai_notes.nn.checkpoint import CheckpointError
+from genai_notes.nn.checkpoint import CheckpointError, read_metadata
 from genai_notes.probing import RankTask, royal_subject_task
-from genai_notes.tokenizers import TokenizerFileError
-from genai_notes.tokenizers.jsonfile import read_json
 
 __all__ = [
     "COMMAND",
@@ -376,11 +374,7 @@ def load_study(path: str | Path = STUDY_FILE) -> dict[str, Any]:
     ([1, 2, 4, 8, 16], ['attention in_proj', 'every Linear'])
     """
     path = Path(path)
-    try:
-        data = read_json(path)
-    except TokenizerFileError as exc:  # the same size- and depth-checked JSON reader
-        raise CheckpointError(str(exc).replace(str(path), path.name)) from None
-    return _check_study(data, path.name)
+    return _check_study(read_metadata(path, FORMAT, VERSION), path.name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,15 +21,27 @@ genai_notes.nn.checkpoint.CheckpointError: w.npz: w: expected shape (3, 2), got 
 
 from __future__ import annotations
 
+import json
 import os
 import zipfile
 from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from genai_notes._checks import check_size, describe
+from genai_notes.tokenizers import TokenizerFileError
+from genai_notes.tokenizers.jsonfile import read_json
 
-__all__ = ["CheckpointError", "read_npz", "write_npz"]
+__all__ = [
+    "CheckpointError",
+    "read_npz",
+    "write_npz",
+    "metadata_field",
+    "read_metadata",
+    "save_checkpoint_files",
+]
 
 _MAX_HEADER = 10_000  # bytes: a real header is under 200
 
@@ -127,3 +139,59 @@ def _match(
             check_size(shape, name)
         except ValueError as exc:
             raise CheckpointError(f"{label}: {exc}") from None
+
+
+# ----------------------------------------------------------------------------------------
+# The JSON metadata beside a shipped model (Chapters 8 and 10 share these)
+
+
+def metadata_field(
+    data: dict[str, Any], key: str, kind: type | tuple[type, ...], where: str
+) -> Any:
+    """``data[key]``, which must exist and be a ``kind`` (a bool is never an int here);
+    else :class:`CheckpointError` naming ``where`` and the key.
+
+    >>> metadata_field({"steps": 3}, "steps", int, "m.json")
+    3
+    >>> metadata_field({"steps": True}, "steps", int, "m.json")
+    Traceback (most recent call last):
+    ...
+    genai_notes.nn.checkpoint.CheckpointError: m.json: 'steps' has the wrong type: True
+    """
+    if key not in data:
+        raise CheckpointError(f"{where}: the key {key!r} is missing")
+    value = data[key]
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
+        raise CheckpointError(f"{where}: {key!r} has the wrong type: {describe(value)}")
+    return value
+
+
+def read_metadata(path: str | os.PathLike[str], fmt: str, version: int) -> dict[str, Any]:
+    """Read a model's JSON metadata with the book's checked JSON reader (size, depth,
+    duplicate keys, no NaN) and check that it is an object of format ``fmt`` and
+    ``version``. Errors name the file, not its whole path."""
+    path = Path(path)
+    where = path.name
+    try:
+        data = read_json(path)
+    except TokenizerFileError as exc:  # the same checked JSON reader as the tokenizers'
+        raise CheckpointError(str(exc).replace(str(path), where)) from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{where}: expected a JSON object, got {type(data).__name__}")
+    same_format = metadata_field(data, "format", str, where) == fmt
+    if not same_format or metadata_field(data, "version", int, where) != version:
+        raise CheckpointError(f"{where}: expected format {fmt!r} version {version}")
+    return data
+
+
+def save_checkpoint_files(
+    folder: str | os.PathLike[str], prefix: str, model: Any, meta: dict[str, Any], tokenizer: Any
+) -> None:
+    """Write ``<prefix>_<name>.npz`` (``model.save``), ``<prefix>_<name>.json`` (``meta``,
+    sorted keys) and ``<prefix>_tokenizer.json`` (``tokenizer.save``) into ``folder``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / f"{prefix}_{meta['name']}.npz")
+    text = json.dumps(meta, indent=1, sort_keys=True) + "\n"
+    (folder / f"{prefix}_{meta['name']}.json").write_text(text, encoding="utf-8")
+    tokenizer.save(folder / f"{prefix}_tokenizer.json")
